@@ -1,0 +1,53 @@
+# triton-kit front door. Quickstart on a fresh machine (as root on Debian/Ubuntu): `make build`, then `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+BASE ?= auto
+IMAGES ?=
+PYTEST_ARGS ?=
+
+.PHONY: help venv engine base build test test-unit lint clean
+
+help:
+	@echo "make build   validate, build and smoke-test every image in images/ (prepares engine and base)"
+	@echo "make test    run every test tier (unit, runtime, images); needs the Docker engine"
+	@echo "make base    build the embedded cpu Triton base (BASE=auto|cpu|ngc-20.09)"
+	@echo "make engine  make sure a Docker engine answers (installs and starts one as root on Debian)"
+	@echo "make lint    ruff on the code"
+	@echo "make clean   remove build/ and the virtual environment"
+
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or pass PYTHON=..."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+engine: venv
+	$(PY) -m kit.engine
+
+base: engine
+	BASE=$(BASE) $(PY) build.py base
+
+build: engine
+	BASE=$(BASE) $(PY) build.py build $(IMAGES)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# pytest exits 5 when it collected no tests: that is a failure here, never a pass.
+test: engine lint
+	@set +e; $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$status
+
+test-unit: venv
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+clean:
+	rm -rf build $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,85 @@
+"""`make base`: render and build the embedded cpu base (Triton from the nvidia-pytriton wheel + ORT backend)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+
+from kit import PROJECT_ROOT, __version__
+from kit.bases import CPU
+from kit.docker_build import BuildResult, build_image
+from kit.rootfs import PACKAGES, Rootfs, ensure_rootfs
+from kit.templates import render
+from kit.wheelhouse import WheelSet, fill, pinned_versions
+
+TRITON_WHEEL = WheelSet(("nvidia-pytriton==0.7.0",), CPU.python_version, CPU.wheel_platforms, with_dependencies=False)
+# What the python-based onnxruntime backend imports inside the base.
+BACKEND_WHEELS = WheelSet(("numpy==2.4.6", "onnxruntime==1.32.0"), CPU.python_version, CPU.wheel_platforms)
+WHEELHOUSE = PROJECT_ROOT / ".cache" / "wheelhouse" / "base-cpu"
+CONTEXT_DIR = PROJECT_ROOT / "build" / "base-cpu"
+BACKEND_SOURCE = PROJECT_ROOT / "backends" / "onnxruntime" / "model.py"
+
+
+@dataclass(frozen=True)
+class BaseContext:
+    rootfs: Rootfs
+    triton_wheel: Path
+    backend_wheels: list[Path]
+
+
+def render_dockerfile(rootfs: Rootfs, triton_wheel: str, backend_wheels: list[Path]) -> str:
+    requested = {requirement.split("==")[0] for requirement in BACKEND_WHEELS.requirements}
+    versions = pinned_versions(backend_wheels)
+    return render(
+        "base/cpu.Dockerfile.j2",
+        rootfs_image=rootfs.image,
+        rootfs_needs_packages=rootfs.needs_packages,
+        system_packages=PACKAGES,
+        python_version=CPU.python_version,
+        triton_version=CPU.triton_version,
+        os_release=CPU.os_release,
+        kit_version=__version__,
+        triton_wheel=triton_wheel,
+        backend_pins={name: version for name, version in versions.items() if name in requested},
+        wheel_versions=versions,
+    )
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def write_context(context: BaseContext, directory: Path = CONTEXT_DIR) -> Path:
+    """Lay out build/base-cpu/ (inspectable): Dockerfile, .dockerignore, wheels and the backend source."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    link_or_copy(context.triton_wheel, directory / "triton-wheel" / context.triton_wheel.name)
+    for wheel in context.backend_wheels:
+        link_or_copy(wheel, directory / "wheels" / wheel.name)
+    link_or_copy(BACKEND_SOURCE, directory / "backends" / "onnxruntime" / "model.py")
+    dockerfile = render_dockerfile(context.rootfs, context.triton_wheel.name, context.backend_wheels)
+    (directory / "Dockerfile").write_text(dockerfile)
+    (directory / ".dockerignore").write_text(render("base/cpu.dockerignore.j2"))
+    return directory
+
+
+def prepare_context(docker_client: docker.DockerClient) -> BaseContext:
+    rootfs = ensure_rootfs(docker_client)
+    (triton_wheel,) = fill(WHEELHOUSE / "triton", TRITON_WHEEL)
+    backend_wheels = fill(WHEELHOUSE / "backend", BACKEND_WHEELS)
+    return BaseContext(rootfs, triton_wheel, backend_wheels)
+
+
+def build_cpu_base(docker_client: docker.DockerClient) -> BuildResult:
+    context = prepare_context(docker_client)
+    directory = write_context(context)
+    return build_image(docker_client, directory, [CPU.image], label="base-cpu")

@@ -1,0 +1,105 @@
+"""Base profiles, defined once: which Triton image a scoring image starts from, and what that base provides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from kit.errors import KitError
+
+
+@dataclass(frozen=True)
+class BaseProfile:
+    name: str
+    image: str
+    triton_version: str
+    os_release: str
+    python_version: str
+    has_python_backend: bool
+    # Flags that make Triton fill in config.pbtxt from the model file; spelled per Triton version.
+    auto_complete_args: tuple[str, ...]
+    # Built by this kit (`make base`) rather than pulled from a registry.
+    embedded: bool
+    # pip --platform tags accepted by the base's C library, for the host-side wheelhouse.
+    wheel_platforms: tuple[str, ...]
+
+    @property
+    def python_at_least_3_9(self) -> bool:
+        major, minor = (int(part) for part in self.python_version.split(".")[:2])
+        return (major, minor) >= (3, 9)
+
+
+NGC_20_09 = BaseProfile(
+    name="ngc-20.09",
+    image="nvcr.io/nvidia/tritonserver:20.09-py3",
+    triton_version="2.3.0",
+    os_release="Ubuntu 18.04",
+    python_version="3.6",
+    has_python_backend=False,
+    # Triton 2.3 defaults to strict configs.
+    auto_complete_args=("--strict-model-config=false",),
+    embedded=False,
+    wheel_platforms=("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_27_x86_64"),
+)
+
+CPU = BaseProfile(
+    name="cpu",
+    image="triton-kit/tritonserver-cpu:2.51.0-py3.11",
+    triton_version="2.51.0",
+    os_release="Debian 12 (bookworm)",
+    python_version="3.11",
+    has_python_backend=True,
+    # Triton 2.51 auto-completes by default and only warns about the old flag; keep the seed's spelling for parity.
+    auto_complete_args=("--strict-model-config=false",),
+    embedded=True,
+    wheel_platforms=(
+        "manylinux2014_x86_64",
+        "manylinux_2_17_x86_64",
+        "manylinux_2_28_x86_64",
+        "manylinux_2_34_x86_64",
+        "manylinux_2_35_x86_64",
+        "manylinux_2_36_x86_64",
+    ),
+)
+
+PROFILES: dict[str, BaseProfile] = {profile.name: profile for profile in (NGC_20_09, CPU)}
+AUTO = "auto"
+
+
+class ImageSource(Protocol):
+    """What base resolution needs from Docker: is an image here, and can it be pulled (with the reason if not)."""
+
+    def has_image(self, reference: str) -> bool: ...
+
+    def try_pull(self, reference: str) -> str | None:
+        """Pull the image; return None on success or a one-line reason on failure."""
+        ...
+
+
+@dataclass(frozen=True)
+class ResolvedBase:
+    profile: BaseProfile
+    reason: str
+
+    def describe(self) -> str:
+        return f"base: {self.profile.name} ({self.profile.image}) - {self.reason}"
+
+
+class UnknownBaseError(KitError):
+    pass
+
+
+def resolve_base(requested: str, images: ImageSource) -> ResolvedBase:
+    """Pick the base profile for BASE=<requested>; `auto` prefers NGC 20.09 when it is here or pullable."""
+    requested = (requested or AUTO).strip()
+    if requested != AUTO:
+        if requested not in PROFILES:
+            choices = ", ".join([AUTO, *PROFILES])
+            raise UnknownBaseError(f"BASE={requested!r} is not a base profile; use one of: {choices}")
+        return ResolvedBase(PROFILES[requested], f"forced by BASE={requested}")
+    if images.has_image(NGC_20_09.image):
+        return ResolvedBase(NGC_20_09, "present locally")
+    failure = images.try_pull(NGC_20_09.image)
+    if failure is None:
+        return ResolvedBase(NGC_20_09, "pulled")
+    return ResolvedBase(CPU, f"{NGC_20_09.image} is not local and cannot be pulled ({failure})")
