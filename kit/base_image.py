@@ -18,7 +18,8 @@ from kit.wheelhouse import WheelSet, fill, pinned_versions
 
 TRITON_WHEEL = WheelSet(("nvidia-pytriton==0.7.0",), CPU.python_version, CPU.wheel_platforms, with_dependencies=False)
 # What the python-based onnxruntime backend imports inside the base.
-BACKEND_WHEELS = WheelSet(("numpy==2.4.6", "onnxruntime==1.32.0"), CPU.python_version, CPU.wheel_platforms)
+# numpy 1.x: the python backend stub of Triton 2.51 reads numpy 1.x array descriptors (numpy 2 outputs arrive empty).
+BACKEND_WHEELS = WheelSet(("numpy==1.26.4", "onnxruntime==1.32.0"), CPU.python_version, CPU.wheel_platforms)
 WHEELHOUSE = PROJECT_ROOT / ".cache" / "wheelhouse" / "base-cpu"
 CONTEXT_DIR = PROJECT_ROOT / "build" / "base-cpu"
 BACKEND_SOURCE = PROJECT_ROOT / "backends" / "onnxruntime" / "model.py"

@@ -107,9 +107,7 @@ def wait_for_engine(timeout_s: float = START_TIMEOUT_S, pid: int | None = None) 
         if pid is not None and not Path(f"/proc/{pid}").exists():
             break
         time.sleep(0.5)
-    raise EngineError(
-        f"dockerd did not answer within {timeout_s:.0f} s. Last lines of {DOCKERD_LOG}:\n{log_tail()}"
-    )
+    raise EngineError(f"dockerd did not answer within {timeout_s:.0f} s. Last lines of {DOCKERD_LOG}:\n{log_tail()}")
 
 
 def ensure_engine() -> str:

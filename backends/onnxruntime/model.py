@@ -76,9 +76,7 @@ def find_model_file(model_name, file_name):
 
 def has_dynamic_batch_axis(node_args):
     """True when every tensor's first dimension is symbolic, i.e. the model accepts any batch size."""
-    return bool(node_args) and all(
-        len(arg.shape) > 0 and not isinstance(arg.shape[0], int) for arg in node_args
-    )
+    return bool(node_args) and all(len(arg.shape) > 0 and not isinstance(arg.shape[0], int) for arg in node_args)
 
 
 def tensor_config(node_arg, batching):
@@ -128,9 +126,7 @@ class TritonPythonModel:
 
     def initialize(self, args):
         self.model_config = json.loads(args["model_config"])
-        path = os.path.join(
-            args["model_repository"], args["model_version"], model_file_name(self.model_config)
-        )
+        path = os.path.join(args["model_repository"], args["model_version"], model_file_name(self.model_config))
         self.session = open_session(path, self.model_config)
         self.input_names = [node_arg.name for node_arg in self.session.get_inputs()]
         self.string_inputs = {arg.name for arg in self.session.get_inputs() if arg.type == "tensor(string)"}
@@ -142,7 +138,7 @@ class TritonPythonModel:
         if self.batching and len(requests) > 1:
             try:
                 return self.run_as_one_batch(feeds)
-            except Exception:  # noqa: BLE001 - e.g. ragged shapes: fall back to one run per request
+            except Exception:  # e.g. ragged shapes or one bad request: fall back to one run per request
                 pass
         return [self.run_one(feed) for feed in feeds]
 
@@ -166,23 +162,20 @@ class TritonPythonModel:
         results = self.session.run(self.output_names, joined)
         boundaries = np.cumsum(sizes)[:-1]
         per_output = [np.split(result, boundaries) for result in results]
-        return [
-            self.response([parts[index] for parts in per_output]) for index in range(len(feeds))
-        ]
+        return [self.response([parts[index] for parts in per_output]) for index in range(len(feeds))]
 
     def run_one(self, feed):
         try:
             return self.response(self.session.run(self.output_names, feed))
-        except Exception as error:  # noqa: BLE001 - report to the client, keep serving
+        except Exception as error:
             return pb_utils.InferenceResponse(output_tensors=[], error=pb_utils.TritonError(str(error)))
 
     def response(self, arrays):
         tensors = []
-        for name, array in zip(self.output_names, arrays):
+        for name, array in zip(self.output_names, arrays, strict=False):
             if array.dtype == object:
                 array = np.vectorize(lambda item: item.encode() if isinstance(item, str) else item, otypes=[object])(
                     array
                 )
             tensors.append(pb_utils.Tensor(name, np.ascontiguousarray(array)))
         return pb_utils.InferenceResponse(output_tensors=tensors)
-

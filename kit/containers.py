@@ -1,0 +1,81 @@
+"""Run kit containers on host networking, wait for an HTTP route, and always clean up."""
+
+from __future__ import annotations
+
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+import docker
+from docker.errors import NotFound
+from docker.models.containers import Container
+
+from kit.errors import KitError
+
+OWNER_LABEL = "io.triton-kit.owner"
+
+
+class ContainerExited(KitError):
+    pass
+
+
+class ReadinessTimeout(KitError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def log_tail(container: Container, lines: int = 30) -> str:
+    try:
+        return container.logs(tail=lines).decode(errors="replace")
+    except NotFound:
+        return "(container is gone)"
+
+
+def http_status(url: str, timeout_s: float = 2.0) -> int | None:
+    """Status code of a GET, or None when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def wait_for_http_ok(container: Container, url: str, timeout_s: float) -> float:
+    """Seconds until `url` answers 200; fails fast with the log tail if the container exits first."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if http_status(url) == 200:
+            return time.monotonic() - started
+        container.reload()
+        if container.status in ("exited", "dead"):
+            code = container.attrs["State"]["ExitCode"]
+            raise ContainerExited(
+                f"container {container.name} exited ({code}) before {url} was ready:\n{log_tail(container)}"
+            )
+        time.sleep(0.25)
+    raise ReadinessTimeout(
+        f"{url} not ready after {timeout_s:.0f} s; last log lines of {container.name}:\n{log_tail(container)}"
+    )
+
+
+@contextmanager
+def running(docker_client: docker.DockerClient, image: str, **options: Any) -> Iterator[Container]:
+    """A detached container on the host network, removed on exit whatever happened."""
+    labels = {OWNER_LABEL: "triton-kit", **options.pop("labels", {})}
+    container = docker_client.containers.run(image, detach=True, network_mode="host", labels=labels, **options)
+    try:
+        yield container
+    finally:
+        with suppress(NotFound):
+            container.remove(force=True)

@@ -1,0 +1,17 @@
+"""Shared fixtures. Tests that need Docker fail (never skip) when no engine answers."""
+
+from __future__ import annotations
+
+import docker
+import pytest
+from docker.errors import DockerException
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> docker.DockerClient:
+    try:
+        client = docker.from_env(timeout=600)
+        client.ping()
+    except DockerException as error:
+        pytest.fail(f"no Docker engine answers ({error}); run `make engine` (as root) first", pytrace=False)
+    return client
