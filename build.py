@@ -7,6 +7,8 @@ import argparse
 import os
 import sys
 
+from docker.errors import DockerException
+
 from kit import PROJECT_ROOT
 from kit.bases import ResolvedBase, resolve_base
 from kit.docker_client import DockerImages, client
@@ -72,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         return HANDLERS[arguments.command](arguments)
     except KitError as error:
         console.print(f"error: {error}")
+        return 2
+    except DockerException as error:
+        console.print(f"error: the Docker engine did not answer ({error}); run `make engine` first")
         return 2
 
 

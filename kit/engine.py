@@ -18,7 +18,6 @@ DOCKERD_LOG = Path(os.environ.get("KIT_DOCKERD_LOG", "/var/log/triton-kit/docker
 DOCKERD_PIDFILE = Path("/var/run/docker.pid")
 # No bridge, no NAT: every container and build uses host networking, so nothing leaves loopback.
 DOCKERD_ARGS = ("--bridge=none", "--iptables=false", "--ip-masq=false")
-HOST_PACKAGES = ("docker.io", "docker-compose", "docker-registry")
 START_TIMEOUT_S = 60.0
 
 
@@ -50,16 +49,24 @@ def running_dockerd_pid() -> int | None:
     return pid if comm.exists() and comm.read_text().strip() == "dockerd" else None
 
 
-def missing_host_tools() -> list[str]:
-    wanted = {"dockerd": "docker.io", "docker-compose": "docker-compose", "docker-registry": "docker-registry"}
-    return sorted({package for tool, package in wanted.items() if shutil.which(tool) is None})
+# Host tools the kit drives, by the Debian package that provides them.
+HOST_TOOLS = {
+    "dockerd": "docker.io",
+    "docker-compose": "docker-compose",
+    "docker-registry": "docker-registry",
+    "debootstrap": "debootstrap",
+}
+
+
+def missing_host_packages() -> list[str]:
+    return sorted({package for tool, package in HOST_TOOLS.items() if shutil.which(tool) is None})
 
 
 def how_to_start_docker() -> str:
     return (
         "No Docker engine answers and this kit can only start one as root on Debian/Ubuntu.\n"
         "Start Docker yourself, then run the command again, e.g.:\n"
-        "  sudo apt-get install -y docker.io docker-compose docker-registry\n"
+        "  sudo apt-get install -y docker.io docker-compose docker-registry debootstrap\n"
         "  sudo dockerd --bridge=none --iptables=false --ip-masq=false &\n"
         "or point DOCKER_HOST at an engine you can use (Docker Desktop, rootless dockerd)."
     )
@@ -112,13 +119,14 @@ def wait_for_engine(timeout_s: float = START_TIMEOUT_S, pid: int | None = None) 
 
 def ensure_engine() -> str:
     """Return a one-line description of the engine in use, starting it if needed."""
+    manageable = can_manage_engine()
+    missing = missing_host_packages()
+    if manageable and missing:
+        install_host_packages(missing)
     if engine_answers():
         return "engine: Docker engine answers; nothing to do"
-    if not can_manage_engine():
+    if not manageable:
         raise EngineError(how_to_start_docker())
-    missing = missing_host_tools()
-    if missing:
-        install_host_packages(missing)
     pid = running_dockerd_pid()
     if pid is None:
         pid = start_dockerd()
