@@ -14,8 +14,9 @@ import json
 import os
 
 import numpy as np
-import onnxruntime as ort
 import triton_python_backend_utils as pb_utils
+
+import onnxruntime as ort
 
 ONNX_TO_TRITON = {
     "tensor(float)": "TYPE_FP32",

@@ -1,0 +1,72 @@
+"""A real tritonserver on the host, laid out from the same wheels as the cpu base (for runtime tests, no Docker)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from kit import PROJECT_ROOT
+from kit.base_image import BACKEND_SOURCE, BACKEND_WHEELS, TRITON_WHEEL, WHEELHOUSE
+from kit.bases import CPU
+from kit.errors import KitError
+from kit.templates import render
+from kit.wheelhouse import fill
+
+HOST_ROOT = PROJECT_ROOT / ".cache" / "triton-host"
+LIBPYTHON = Path(f"/usr/lib/x86_64-linux-gnu/libpython{CPU.python_version}.so.1.0")
+
+
+def unpack_triton(wheel: Path, root: Path) -> None:
+    staging = root.with_name(root.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(staging / "wheel")
+    source = staging / "wheel" / "pytriton" / "tritonserver"
+    target = staging / "opt"
+    target.mkdir(parents=True)
+    for part in ("bin", "backends", "caches"):
+        shutil.move(str(source / part), str(target / part))
+    shutil.move(str(staging / "wheel" / "nvidia_pytriton.libs"), str(target / "lib"))
+    stub = source / "python_backend_stubs" / CPU.python_version / "triton_python_backend_stub"
+    shutil.move(str(stub), str(target / "backends" / "python"))
+    for executable in (target / "bin" / "tritonserver", target / "backends" / "python" / stub.name):
+        executable.chmod(0o755)
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.move(str(target), str(root))
+    shutil.rmtree(staging)
+
+
+def install_backend_packages(wheels: list[Path], site_packages: Path) -> None:
+    pins = [requirement for requirement in BACKEND_WHEELS.requirements]
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-index",
+               "--find-links", str(wheels[0].parent), "--target", str(site_packages), *pins]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise KitError(f"installing {pins} for the host tritonserver failed:\n{result.stderr[-2000:]}")
+
+
+def ensure_host_triton(root: Path = HOST_ROOT) -> Path:
+    """Path of an executable that runs tritonserver on this host with the cpu base's backends and packages."""
+    if not LIBPYTHON.exists():
+        raise KitError(f"{LIBPYTHON} is missing (the python backend stub links it): apt-get install libpython3.11")
+    (triton_wheel,) = fill(WHEELHOUSE / "triton", TRITON_WHEEL)
+    backend_wheels = fill(WHEELHOUSE / "backend", BACKEND_WHEELS)
+    stamp = root / ".source"
+    source_id = f"{triton_wheel.name} {' '.join(wheel.name for wheel in backend_wheels)}"
+    triton_root, site_packages = root / "opt", root / "site-packages"
+    if not stamp.exists() or stamp.read_text() != source_id:
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        unpack_triton(triton_wheel, triton_root)
+        install_backend_packages(backend_wheels, site_packages)
+        stamp.write_text(source_id)
+    backend_dir = triton_root / "backends" / "onnxruntime"
+    backend_dir.mkdir(exist_ok=True)
+    shutil.copy2(BACKEND_SOURCE, backend_dir / "model.py")  # always the working copy
+    launcher = root / "tritonserver"
+    launcher.write_text(render("host/tritonserver.sh.j2", root=triton_root, site_packages=site_packages))
+    launcher.chmod(0o755)
+    return launcher

@@ -1,0 +1,22 @@
+"""`import tritonhttpclient` for scripts written like Azure ML's Triton samples.
+
+Everything is tritonclient.http's, except InferenceServerClient: it is scoring.triton.TritonClient, which a script
+may create once in init() and share across concurrent requests (the original would serialise them on one connection
+and is not thread-safe).
+"""
+
+from scoring.triton import TritonClient as InferenceServerClient
+from tritonclient.http import *  # noqa: F403 - the old module exposed the whole HTTP client API
+from tritonclient.http import InferAsyncRequest, InferInput, InferRequestedOutput, InferResult
+from tritonclient.utils import InferenceServerException, np_to_triton_dtype, triton_to_np_dtype
+
+__all__ = [
+    "InferAsyncRequest",
+    "InferInput",
+    "InferRequestedOutput",
+    "InferResult",
+    "InferenceServerClient",
+    "InferenceServerException",
+    "np_to_triton_dtype",
+    "triton_to_np_dtype",
+]

@@ -1,0 +1,34 @@
+"""Gunicorn settings from the environment (see scoring.settings); loaded with `-c python:scoring.gunicorn_conf`.
+
+gevent workers: one worker keeps many requests in flight to Triton (so its dynamic batcher can batch them) while
+tritonclient, itself built on gevent, shares a pooled client safely (see README, "Worker model").
+"""
+
+from __future__ import annotations
+
+import os
+
+from scoring.settings import Settings
+
+_settings = Settings.from_env()
+
+bind = [f"{_settings.server_host}:{_settings.server_port}"]
+workers = _settings.worker_count
+worker_class = "gevent"
+worker_connections = _settings.worker_connections
+timeout = _settings.worker_timeout_s
+graceful_timeout = _settings.graceful_timeout_s
+keepalive = 5
+preload_app = False  # init() and every Triton client must be created after fork
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+proc_name = "scoring"
+control_socket_disable = True  # gunicorn >= 27 would open a control socket in $HOME
+
+
+def child_exit(server: object, worker: object) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

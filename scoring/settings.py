@@ -1,0 +1,83 @@
+"""Runtime settings from the environment (Azure ML names where they exist); bad values fail with the variable's name."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not an integer; set it to a whole number or unset it") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={value} must be >= {minimum}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_root: Path
+    entry_script: Path
+    model_dir: Path
+    server_host: str
+    server_port: int
+    worker_count: int
+    worker_connections: int
+    worker_timeout_s: int
+    graceful_timeout_s: int
+    scoring_timeout_ms: int
+    max_request_bytes: int
+    triton_url: str
+    triton_http_port: int
+    triton_model_repository: Path
+    triton_args: tuple[str, ...]
+    # Spelled per base by the image; the seed's flag by default.
+    triton_auto_complete_args: tuple[str, ...]
+    triton_ready_timeout_s: int
+    triton_connections: int
+    swagger_file: Path | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        app_root = Path(env.get("AML_APP_ROOT") or os.getcwd())
+        entry_script = app_root / (env.get("AZUREML_ENTRY_SCRIPT") or "score.py")
+        model_dir = Path(env.get("AZUREML_MODEL_DIR") or app_root)
+        triton_port = _integer(env, "TRITON_HTTP_PORT", 8000, minimum=1)
+        repository = env.get("TRITON_MODEL_REPOSITORY") or str(model_dir / "triton")
+        swagger = app_root / "swagger.json"
+        return cls(
+            app_root=app_root,
+            entry_script=entry_script,
+            model_dir=model_dir,
+            server_host=env.get("SERVER_HOST") or "0.0.0.0",
+            server_port=_integer(env, "SERVER_PORT", 5001, minimum=1),
+            worker_count=_integer(env, "WORKER_COUNT", 1, minimum=1),
+            worker_connections=_integer(env, "WORKER_CONNECTIONS", 256, minimum=1),
+            worker_timeout_s=_integer(env, "WORKER_TIMEOUT", 300, minimum=1),
+            graceful_timeout_s=_integer(env, "GRACEFUL_TIMEOUT", 8, minimum=1),
+            scoring_timeout_ms=_integer(env, "SCORING_TIMEOUT_MS", 60_000, minimum=1),
+            max_request_bytes=_integer(env, "MAX_REQUEST_BYTES", 100 * 2**20, minimum=1),
+            triton_url=env.get("TRITON_URL") or f"localhost:{triton_port}",
+            triton_http_port=triton_port,
+            triton_model_repository=Path(repository),
+            triton_args=tuple(shlex.split(env.get("TRITON_ARGS", ""))),
+            triton_auto_complete_args=tuple(
+                shlex.split(env.get("TRITON_AUTO_COMPLETE_ARGS", "--strict-model-config=false"))
+            ),
+            triton_ready_timeout_s=_integer(env, "TRITON_READY_TIMEOUT", 300, minimum=1),
+            triton_connections=_integer(env, "TRITON_CONNECTIONS", 64, minimum=1),
+            swagger_file=swagger if swagger.is_file() else None,
+        )

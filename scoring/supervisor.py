@@ -1,0 +1,173 @@
+"""Container entrypoint: run tritonserver, wait until it is ready, then run Gunicorn; stop both together.
+
+Exit codes: 0 after SIGTERM/SIGINT with a clean drain; 1 when tritonserver fails, exits or never becomes ready;
+otherwise Gunicorn's own code (3: a worker failed to boot, e.g. init() raised).
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from scoring.settings import Settings, SettingsError
+
+TRITON_FAILED = 1
+CHILD_STOP_GRACE_S = 3.0
+TRITON_STOP_GRACE_S = 15.0
+
+
+def say(text: str) -> None:
+    print(f"supervisor: {text}", file=sys.stderr, flush=True)
+
+
+def triton_command(settings: Settings) -> list[str]:
+    return [
+        os.environ.get("TRITONSERVER", "tritonserver"),
+        f"--model-repository={settings.triton_model_repository.resolve()}",
+        *settings.triton_auto_complete_args,
+        f"--http-port={settings.triton_http_port}",
+        *settings.triton_args,
+    ]
+
+
+def gunicorn_command() -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "--config", "python:scoring.gunicorn_conf", "scoring.app:create_app()"]
+
+
+def triton_ready(port: int) -> bool:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1.0)
+    try:
+        connection.request("GET", "/v2/health/ready")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+class Supervisor:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.triton: subprocess.Popen | None = None
+        self.gunicorn: subprocess.Popen | None = None
+        self.exit_codes: dict = {}
+        self.stopping = False
+
+    # Signals: forward to the front child first so in-flight requests drain before Triton goes away.
+    def on_signal(self, number: int, _frame: object) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        say(f"received {signal.Signals(number).name}; draining")
+        target = self.gunicorn if self.gunicorn is not None else self.triton
+        if target is not None and self.alive(target):
+            os.kill(target.pid, signal.SIGTERM)
+
+    # Children are reaped here with waitpid(-1) (never Popen.poll), so signals go through os.kill.
+    def alive(self, child: subprocess.Popen) -> bool:
+        self.reap()
+        return child.pid not in self.exit_codes
+
+    def reap(self) -> None:
+        """Collect every exited child (as PID 1 this also reaps orphans) without blocking."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self.exit_codes[pid] = os.waitstatus_to_exitcode(status)
+
+    def wait_exit(self, child: subprocess.Popen, timeout_s: float | None) -> int | None:
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while self.alive(child):
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
+        return self.exit_codes[child.pid]
+
+    def stop(self, child: subprocess.Popen | None, name: str, grace_s: float) -> None:
+        if child is None or not self.alive(child):
+            return
+        say(f"stopping {name} (pid {child.pid})")
+        os.kill(child.pid, signal.SIGTERM)
+        if self.wait_exit(child, grace_s) is None:
+            say(f"{name} did not stop within {grace_s:.0f} s; killing it")
+            os.kill(child.pid, signal.SIGKILL)
+            self.wait_exit(child, None)
+
+    def start(self, name: str, command: list[str], env: dict) -> subprocess.Popen:
+        # Own session: a terminal's Ctrl-C reaches the supervisor only, which then stops children in order.
+        child = subprocess.Popen(command, env=env, start_new_session=True)
+        say(f"started {name} (pid {child.pid}): {' '.join(command)}")
+        return child
+
+    def wait_for_triton(self) -> bool:
+        assert self.triton is not None
+        started = time.monotonic()
+        while not self.stopping:
+            if not self.alive(self.triton):
+                say(f"tritonserver exited with {self.exit_codes[self.triton.pid]} before it was ready")
+                return False
+            if triton_ready(self.settings.triton_http_port):
+                say(f"tritonserver ready after {time.monotonic() - started:.1f} s")
+                return True
+            if time.monotonic() - started > self.settings.triton_ready_timeout_s:
+                say(f"tritonserver not ready after TRITON_READY_TIMEOUT={self.settings.triton_ready_timeout_s} s")
+                return False
+            time.sleep(0.2)
+        return False
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self.on_signal)
+        signal.signal(signal.SIGINT, self.on_signal)
+        env = dict(
+            os.environ,
+            TRITON_MODEL_REPOSITORY=str(self.settings.triton_model_repository.resolve()),
+            TRITON_URL=self.settings.triton_url,
+        )
+        self.triton = self.start("tritonserver", triton_command(self.settings), env)
+        if not self.wait_for_triton():
+            self.stop(self.triton, "tritonserver", TRITON_STOP_GRACE_S)
+            return 0 if self.stopping else TRITON_FAILED
+        env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="scoring-metrics-"))
+        self.gunicorn = self.start("gunicorn", gunicorn_command(), env)
+        return self.watch()
+
+    def watch(self) -> int:
+        assert self.triton is not None and self.gunicorn is not None
+        while True:
+            time.sleep(0.05)
+            if not self.alive(self.triton):
+                code = self.exit_codes[self.triton.pid]
+                say(f"tritonserver exited with {code}; stopping gunicorn")
+                self.stop(self.gunicorn, "gunicorn", CHILD_STOP_GRACE_S)
+                return TRITON_FAILED if not self.stopping or code != 0 else 0
+            if not self.alive(self.gunicorn):
+                code = self.exit_codes[self.gunicorn.pid]
+                say(f"gunicorn exited with {code}; stopping tritonserver")
+                self.stop(self.triton, "tritonserver", TRITON_STOP_GRACE_S)
+                if self.stopping:
+                    return code
+                return code if code != 0 else 1
+
+
+def main() -> int:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        say(f"bad setting: {error}")
+        return 2
+    code = Supervisor(settings).run()
+    say(f"exiting with {code}")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
