@@ -14,8 +14,9 @@ _settings = Settings.from_env()
 
 bind = [f"{_settings.server_host}:{_settings.server_port}"]
 workers = _settings.worker_count
-worker_class = "gevent"
+worker_class = _settings.worker_class
 worker_connections = _settings.worker_connections
+threads = _settings.worker_threads
 timeout = _settings.worker_timeout_s
 graceful_timeout = _settings.graceful_timeout_s
 keepalive = 5

@@ -26,6 +26,13 @@ def _integer(env: Mapping[str, str], name: str, default: int, minimum: int = 0) 
     return value
 
 
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip() or default
+    if value not in choices:
+        raise SettingsError(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     app_root: Path
@@ -34,7 +41,9 @@ class Settings:
     server_host: str
     server_port: int
     worker_count: int
+    worker_class: str
     worker_connections: int
+    worker_threads: int
     worker_timeout_s: int
     graceful_timeout_s: int
     scoring_timeout_ms: int
@@ -65,12 +74,14 @@ class Settings:
             server_host=env.get("SERVER_HOST") or "0.0.0.0",
             server_port=_integer(env, "SERVER_PORT", 5001, minimum=1),
             worker_count=_integer(env, "WORKER_COUNT", 1, minimum=1),
+            worker_class=_choice(env, "WORKER_CLASS", "gevent", ("gevent", "gthread", "sync")),
             worker_connections=_integer(env, "WORKER_CONNECTIONS", 256, minimum=1),
+            worker_threads=_integer(env, "WORKER_THREADS", 32, minimum=1),
             worker_timeout_s=_integer(env, "WORKER_TIMEOUT", 300, minimum=1),
             graceful_timeout_s=_integer(env, "GRACEFUL_TIMEOUT", 8, minimum=1),
             scoring_timeout_ms=_integer(env, "SCORING_TIMEOUT_MS", 60_000, minimum=1),
             max_request_bytes=_integer(env, "MAX_REQUEST_BYTES", 100 * 2**20, minimum=1),
-            triton_url=env.get("TRITON_URL") or f"localhost:{triton_port}",
+            triton_url=env.get("TRITON_URL") or f"127.0.0.1:{triton_port}",
             triton_http_port=triton_port,
             triton_model_repository=Path(repository),
             triton_args=tuple(shlex.split(env.get("TRITON_ARGS", ""))),

@@ -26,7 +26,7 @@ def triton_url(requested: str | None = None) -> str:
     configured = os.environ.get("TRITON_URL")
     if requested and (requested not in SEED_URLS or not configured):
         return requested
-    return configured or "localhost:8000"
+    return configured or "127.0.0.1:8000"
 
 
 def default_connections() -> int:

@@ -5,10 +5,14 @@ may create once in init() and share across concurrent requests (the original wou
 and is not thread-safe).
 """
 
-from scoring.triton import TritonClient as InferenceServerClient
 from tritonclient.http import *  # noqa: F403 - the old module exposed the whole HTTP client API
 from tritonclient.http import InferAsyncRequest, InferInput, InferRequestedOutput, InferResult
 from tritonclient.utils import InferenceServerException, np_to_triton_dtype, triton_to_np_dtype
+
+from scoring.triton import TritonClient
+
+# Assigned (not imported under this name) so that no import order can let the star import win.
+InferenceServerClient = TritonClient
 
 __all__ = [
     "InferAsyncRequest",
