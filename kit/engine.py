@@ -58,8 +58,14 @@ HOST_TOOLS = {
 }
 
 
+# Files the runtime tests need on the host: the python backend stub of the host tritonserver links libpython3.11.
+HOST_FILES = {"/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0": "libpython3.11"}
+
+
 def missing_host_packages() -> list[str]:
-    return sorted({package for tool, package in HOST_TOOLS.items() if shutil.which(tool) is None})
+    missing = {package for tool, package in HOST_TOOLS.items() if shutil.which(tool) is None}
+    missing |= {package for path, package in HOST_FILES.items() if not Path(path).exists()}
+    return sorted(missing)
 
 
 def how_to_start_docker() -> str:
