@@ -9,7 +9,7 @@ BASE ?= auto
 IMAGES ?=
 PYTEST_ARGS ?=
 
-.PHONY: help venv engine base build test test-unit lint clean
+.PHONY: help venv engine base build render push run test test-unit lint clean
 
 help:
 	@echo "make build   validate, build and smoke-test every image in images/ (prepares engine and base)"
@@ -17,7 +17,10 @@ help:
 	@echo "make base    build the embedded cpu Triton base (BASE=auto|cpu|ngc-20.09)"
 	@echo "make engine  make sure a Docker engine answers (installs and starts one as root on Debian)"
 	@echo "make lint    ruff on the code"
-	@echo "make clean   remove build/ and the virtual environment"
+	@echo "make render  write build/<name>/ (Dockerfile + context) for IMAGES=... or NAME=..."
+	@echo "make push    push tested images: REGISTRY=host[:port][/ns] [REGISTRY2=...]"
+	@echo "make run     run one image locally: IMAGE=name [PORT=5001]"
+	@echo "make clean   remove the kit's containers, images, build/ and the virtual environment"
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or pass PYTHON=..."; exit 1; }
@@ -37,6 +40,17 @@ base: engine
 build: engine
 	BASE=$(BASE) $(PY) build.py build $(IMAGES)
 
+render: venv
+	BASE=$(BASE) $(PY) build.py render $(or $(IMAGES),$(NAME))
+
+push: engine
+	@test -n "$(REGISTRY)" || { echo "usage: make push REGISTRY=host[:port][/ns] [REGISTRY2=...] [IMAGES=...]"; exit 2; }
+	$(PY) build.py push $(IMAGES) --registry "$(REGISTRY)" $(if $(REGISTRY2),--registry "$(REGISTRY2)")
+
+run: engine
+	@test -n "$(IMAGE)" || { echo "usage: make run IMAGE=name [PORT=5001]"; exit 2; }
+	$(PY) build.py run $(IMAGE) $(if $(PORT),--port $(PORT))
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -49,5 +63,7 @@ test: engine lint
 test-unit: venv
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
+# Removes the kit's containers, images and build/ (through Docker when it answers), then local caches of tools.
 clean:
+	@if [ -x $(PY) ]; then $(PY) build.py clean || true; fi
 	rm -rf build $(VENV) .pytest_cache .ruff_cache

@@ -9,49 +9,89 @@ import sys
 
 from docker.errors import DockerException
 
-from kit import PROJECT_ROOT
-from kit.bases import ResolvedBase, resolve_base
-from kit.docker_client import DockerImages, client
 from kit.errors import KitError
 from kit.progress import console
 
-IMAGES_DIR = PROJECT_ROOT / "images"
-
-
-def prepare_base(requested: str) -> ResolvedBase:
-    docker_client = client()
-    resolved = resolve_base(requested, DockerImages(docker_client))
-    console.print(resolved.describe())
-    if resolved.profile.embedded:
-        from kit.base_image import build_cpu_base
-
-        build_cpu_base(docker_client)
-    return resolved
-
-
-def image_folders() -> list[str]:
-    return sorted(path.parent.name for path in IMAGES_DIR.glob("*/image.yaml"))
-
 
 def command_base(arguments: argparse.Namespace) -> int:
-    prepare_base(arguments.base)
+    from kit.base_image import build_cpu_base
+    from kit.bases import resolve_base
+    from kit.docker_client import DockerImages, client
+
+    docker_client = client()
+    resolved = resolve_base(arguments.base, DockerImages(docker_client))
+    console.print(resolved.describe())
+    if resolved.profile.embedded:
+        build_cpu_base(docker_client)
     return 0
 
 
 def command_list(_: argparse.Namespace) -> int:
-    for name in image_folders():
-        console.print(name)
+    from kit.pipeline import image_folders
+
+    for folder in image_folders([]):
+        console.print(folder.name)
+    return 0
+
+
+def command_render(arguments: argparse.Namespace) -> int:
+    from kit.docker_client import client
+    from kit.pipeline import plan_images, prepare_inputs
+    from kit.render import render_context
+
+    docker_client = client()
+    for plan in plan_images(docker_client, arguments.names, arguments.base):
+        try:
+            digest = str(docker_client.images.get(plan.base_image).id)
+        except DockerException:
+            digest = "unavailable"  # rendering needs no base; building does
+        console.print(f"render: {plan.spec.name} -> {render_context(prepare_inputs(plan, digest))}")
     return 0
 
 
 def command_build(arguments: argparse.Namespace) -> int:
-    prepare_base(arguments.base)
-    names = image_folders()
-    if not names:
-        console.print(f"build: nothing to build: no {IMAGES_DIR.relative_to(PROJECT_ROOT)}/<name>/image.yaml yet")
+    from kit.docker_client import client
+    from kit.pipeline import build_all, image_folders
+
+    docker_client = client()
+    if not arguments.names and not image_folders([]):
+        command_base(arguments)
+        console.print("build: nothing to build: no images/<name>/image.yaml yet")
         return 0
-    console.print(f"build: image builds are not implemented yet; found {', '.join(names)}")
-    return 1
+    outcomes = build_all(docker_client, arguments.names, arguments.base)
+    return 1 if any(outcome.error for outcome in outcomes) else 0
+
+
+def command_push(arguments: argparse.Namespace) -> int:
+    from kit.docker_client import client
+    from kit.pipeline import image_folders
+    from kit.push import push_images
+    from kit.spec import load_spec
+
+    names = [load_spec(folder).name for folder in image_folders(arguments.names)]
+    for pushed in push_images(client(), names, [registry for registry in arguments.registry if registry]):
+        console.print(f"pushed {pushed.reference} {pushed.digest}")
+    return 0
+
+
+def command_run(arguments: argparse.Namespace) -> int:
+    from kit.containers import free_port
+    from kit.docker_client import client
+    from kit.local_run import run_locally
+    from kit.pipeline import image_folders
+    from kit.spec import load_spec
+
+    spec = load_spec(image_folders([arguments.image])[0])
+    run_locally(client(), f"{spec.name}:{spec.version}", arguments.port or 5001, arguments.triton_port or free_port())
+    return 0
+
+
+def command_clean(_: argparse.Namespace) -> int:
+    from kit.clean import clean
+    from kit.docker_client import client
+
+    clean(client())
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -60,12 +100,29 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser("base", help="resolve the base profile and build the embedded cpu base if it is used")
     commands.add_parser("list", help="list image folders under images/")
-    build = commands.add_parser("build", help="prepare the base, then build and test images")
-    build.add_argument("names", nargs="*", help="image folders to build (default: all under images/)")
+    for name, text in (("render", "write build/<name>/ for inspection"), ("build", "build and smoke-test images")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("names", nargs="*", help="image names under images/ or image folder paths (default: all)")
+    push = commands.add_parser("push", help="push tested images to one or more registries and verify digests")
+    push.add_argument("names", nargs="*", help="image names (default: all)")
+    push.add_argument("--registry", action="append", default=[], help="host[:port][/namespace]; repeatable")
+    run = commands.add_parser("run", help="run one tested image locally until Ctrl-C")
+    run.add_argument("image")
+    run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "0")))
+    run.add_argument("--triton-port", type=int, default=0)
+    commands.add_parser("clean", help="remove the kit's containers, images and build/ folders")
     return root
 
 
-HANDLERS = {"base": command_base, "list": command_list, "build": command_build}
+HANDLERS = {
+    "base": command_base,
+    "list": command_list,
+    "render": command_render,
+    "build": command_build,
+    "push": command_push,
+    "run": command_run,
+    "clean": command_clean,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,11 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return HANDLERS[arguments.command](arguments)
     except KitError as error:
-        console.print(f"error: {error}")
+        console.print(f"error: {error}", markup=False)
         return 2
     except DockerException as error:
-        console.print(f"error: the Docker engine did not answer ({error}); run `make engine` first")
+        console.print(f"error: the Docker engine did not answer ({error}); run `make engine` first", markup=False)
         return 2
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

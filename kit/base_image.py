@@ -10,7 +10,7 @@ from pathlib import Path
 import docker
 
 from kit import PROJECT_ROOT, __version__
-from kit.bases import CPU
+from kit.bases import CPU, CPU_NUMPY_PIN
 from kit.docker_build import BuildResult, build_image
 from kit.rootfs import PACKAGES, Rootfs, ensure_rootfs
 from kit.templates import render
@@ -18,8 +18,7 @@ from kit.wheelhouse import WheelSet, fill, pinned_versions
 
 TRITON_WHEEL = WheelSet(("nvidia-pytriton==0.7.0",), CPU.python_version, CPU.wheel_platforms, with_dependencies=False)
 # What the python-based onnxruntime backend imports inside the base.
-# numpy 1.x: the python backend stub of Triton 2.51 reads numpy 1.x array descriptors (numpy 2 outputs arrive empty).
-BACKEND_WHEELS = WheelSet(("numpy==1.26.4", "onnxruntime==1.32.0"), CPU.python_version, CPU.wheel_platforms)
+BACKEND_WHEELS = WheelSet((CPU_NUMPY_PIN, "onnxruntime==1.32.0"), CPU.python_version, CPU.wheel_platforms)
 WHEELHOUSE = PROJECT_ROOT / ".cache" / "wheelhouse" / "base-cpu"
 CONTEXT_DIR = PROJECT_ROOT / "build" / "base-cpu"
 BACKEND_SOURCE = PROJECT_ROOT / "backends" / "onnxruntime" / "model.py"

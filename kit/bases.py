@@ -7,6 +7,9 @@ from typing import Protocol
 
 from kit.errors import KitError
 
+# numpy 1.x: the python backend stub of Triton 2.51 reads numpy 1.x array descriptors (numpy 2 outputs arrive empty).
+CPU_NUMPY_PIN = "numpy==1.26.4"
+
 
 @dataclass(frozen=True)
 class BaseProfile:
@@ -22,6 +25,17 @@ class BaseProfile:
     embedded: bool
     # pip --platform tags accepted by the base's C library, for the host-side wheelhouse.
     wheel_platforms: tuple[str, ...]
+    # How the scoring runtime gets its Python: "base" (the base's own, >= 3.9) or "standalone" (a relocatable
+    # CPython unpacked at build time, for bases whose Python is too old).
+    scoring_python: str
+    # Interpreter that runs the scoring app inside the image.
+    scoring_python_path: str
+    # Python version the scoring wheels are downloaded for.
+    scoring_python_version: str
+    # Pins the base already provides to the scoring Python (not installed again).
+    base_provides: tuple[str, ...]
+    # Name of an existing account with uid 1000 to run as; None: the Dockerfile creates one.
+    uid_1000_user: str | None
 
     @property
     def python_at_least_3_9(self) -> bool:
@@ -40,6 +54,11 @@ NGC_20_09 = BaseProfile(
     auto_complete_args=("--strict-model-config=false",),
     embedded=False,
     wheel_platforms=("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_27_x86_64"),
+    scoring_python="standalone",
+    scoring_python_path="/opt/scoring/python/bin/python3",
+    scoring_python_version="3.11",
+    base_provides=(),
+    uid_1000_user=None,
 )
 
 CPU = BaseProfile(
@@ -60,6 +79,11 @@ CPU = BaseProfile(
         "manylinux_2_35_x86_64",
         "manylinux_2_36_x86_64",
     ),
+    scoring_python="base",
+    scoring_python_path="/usr/bin/python3",
+    scoring_python_version="3.11",
+    base_provides=(CPU_NUMPY_PIN,),
+    uid_1000_user=None,
 )
 
 PROFILES: dict[str, BaseProfile] = {profile.name: profile for profile in (NGC_20_09, CPU)}

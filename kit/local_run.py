@@ -1,0 +1,39 @@
+"""`make run IMAGE=name`: start one tested image locally, print how to call it, remove it on Ctrl-C."""
+
+from __future__ import annotations
+
+import time
+
+import docker
+
+from kit.containers import running, wait_for_http_ok
+from kit.progress import console
+from kit.smoke import READY_TIMEOUT_S, TRITON_TEST_ARGS
+
+
+def run_locally(docker_client: docker.DockerClient, image: str, port: int, triton_port: int) -> None:
+    environment = {
+        "SERVER_HOST": "127.0.0.1",
+        "SERVER_PORT": str(port),
+        "TRITON_HTTP_PORT": str(triton_port),
+        "TRITON_ARGS": TRITON_TEST_ARGS,
+    }
+    with running(docker_client, image, environment=environment, name=f"triton-kit-run-{port}") as container:
+        console.print(f"run: started {image} as {container.name}; waiting for readiness")
+        seconds = wait_for_http_ok(container, f"http://127.0.0.1:{port}/ready", READY_TIMEOUT_S)
+        console.print(f"run: ready after {seconds:.1f} s")
+        console.print(f"scoring URI: http://127.0.0.1:{port}/score")
+        console.print(
+            f"try: curl -s -X POST http://127.0.0.1:{port}/score -H 'Content-Type: application/json' -d @request.json"
+        )
+        console.print("Ctrl-C stops and removes the container")
+        try:
+            while True:
+                container.reload()
+                if container.status != "running":
+                    console.print(f"run: container stopped ({container.attrs['State']['ExitCode']})")
+                    return
+                time.sleep(1)
+        except KeyboardInterrupt:
+            console.print("run: stopping")
+            container.stop(timeout=30)

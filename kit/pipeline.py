@@ -1,0 +1,178 @@
+"""`make build`: validate every image, resolve bases, render, build, smoke-test, then tag and record what passed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+from docker.errors import ImageNotFound
+from rich.table import Table
+
+from kit import PROJECT_ROOT
+from kit.base_image import build_cpu_base
+from kit.bases import AUTO, PROFILES, BaseProfile, ResolvedBase, resolve_base
+from kit.docker_build import build_image
+from kit.docker_client import DockerImages
+from kit.errors import KitError
+from kit.progress import console
+from kit.render import BUILD_DIR, ImageInputs, git_revision, git_source, render_context, short_revision
+from kit.repository import check_repository
+from kit.runtime_wheels import image_wheels, scoring_wheels
+from kit.smoke import SmokeReport, smoke_test
+from kit.spec import ExplicitBase, ImageSpec, load_spec
+
+IMAGES_DIR = PROJECT_ROOT / "images"
+TESTED_RECORD = "tested.json"
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    folder: Path
+    spec: ImageSpec
+    profile: BaseProfile
+    base_image: str
+
+
+@dataclass
+class ImageOutcome:
+    plan: ImagePlan
+    size_mb: float = 0.0
+    build_seconds: float = 0.0
+    report: SmokeReport | None = None
+    error: str = ""
+
+
+def image_folders(names: list[str]) -> list[Path]:
+    """Folders for `names` (image names under images/ or paths to image folders); all of images/ when empty."""
+    if not names:
+        return sorted(path.parent for path in IMAGES_DIR.glob("*/image.yaml"))
+    folders = []
+    for name in names:
+        candidate = Path(name)
+        folder = candidate if candidate.is_dir() else IMAGES_DIR / name
+        if not (folder / "image.yaml").is_file():
+            known = ", ".join(path.parent.name for path in sorted(IMAGES_DIR.glob("*/image.yaml"))) or "none"
+            raise KitError(f"{name}: no image folder with an image.yaml (images/ has: {known})")
+        folders.append(folder.resolve())
+    return folders
+
+
+class BaseResolver:
+    """Resolves each image's base once: BASE=<profile> forces, else the image's own `base:` (auto by default)."""
+
+    def __init__(self, docker_client: docker.DockerClient, requested: str) -> None:
+        self.docker_client = docker_client
+        self.requested = requested or AUTO
+        self.auto: ResolvedBase | None = None
+
+    def resolve(self, spec: ImageSpec) -> tuple[BaseProfile, str]:
+        if self.requested != AUTO:
+            profile = resolve_base(self.requested, DockerImages(self.docker_client)).profile
+            return profile, profile.image
+        if isinstance(spec.base, ExplicitBase):
+            return PROFILES[spec.base.profile], spec.base.image
+        if spec.base != AUTO:
+            return PROFILES[spec.base], PROFILES[spec.base].image
+        if self.auto is None:
+            self.auto = resolve_base(AUTO, DockerImages(self.docker_client))
+            console.print(self.auto.describe())
+        return self.auto.profile, self.auto.profile.image
+
+
+def plan_images(docker_client: docker.DockerClient, names: list[str], requested_base: str) -> list[ImagePlan]:
+    """Validate everything first: any problem in any image stops the run before anything is built."""
+    resolver = BaseResolver(docker_client, requested_base)
+    plans, problems = [], []
+    for folder in image_folders(names):
+        try:
+            spec = load_spec(folder)
+            profile, base_image = resolver.resolve(spec)
+            check_repository(folder / spec.model_repository, profile)
+            plans.append(ImagePlan(folder, spec, profile, base_image))
+        except KitError as error:
+            problems.append(str(error))
+    if problems:
+        raise KitError("validation failed; nothing was built:\n" + "\n".join(problems))
+    return plans
+
+
+def ensure_base(docker_client: docker.DockerClient, plan: ImagePlan) -> str:
+    """The base image id, building the embedded cpu base when needed."""
+    if plan.profile.embedded and plan.base_image == plan.profile.image:
+        build_cpu_base(docker_client)
+    try:
+        return str(docker_client.images.get(plan.base_image).id)
+    except ImageNotFound:
+        raise KitError(f"{plan.spec.name}: base image {plan.base_image} is not available locally") from None
+
+
+def prepare_inputs(plan: ImagePlan, base_digest: str) -> ImageInputs:
+    return ImageInputs(
+        folder=plan.folder,
+        spec=plan.spec,
+        profile=plan.profile,
+        base_image=plan.base_image,
+        base_digest=base_digest,
+        source=git_source(),
+        revision=git_revision(),
+        scoring_wheels=tuple(scoring_wheels(plan.profile)),
+        image_wheels=tuple(image_wheels(plan.spec.requirements, plan.profile)),
+    )
+
+
+def record_path(name: str) -> Path:
+    return BUILD_DIR / name / TESTED_RECORD
+
+
+def build_and_test(docker_client: docker.DockerClient, plan: ImagePlan) -> ImageOutcome:
+    outcome = ImageOutcome(plan)
+    spec = plan.spec
+    base_digest = ensure_base(docker_client, plan)
+    inputs = prepare_inputs(plan, base_digest)
+    context = render_context(inputs)
+    candidate = f"{spec.name}:{short_revision()}"
+    result = build_image(docker_client, context, [candidate], label=spec.name)
+    outcome.build_seconds = result.seconds
+    outcome.size_mb = docker_client.images.get(result.image_id).attrs["Size"] / 1e6
+    outcome.report = smoke_test(docker_client, result.image_id, spec, plan.folder)
+    if not outcome.report.passed:
+        outcome.error = "\n".join(outcome.report.failures)
+        return outcome
+    docker_client.images.get(result.image_id).tag(spec.name, spec.version)
+    record = {"image_id": result.image_id, "tags": [inputs.tag, candidate], "revision": inputs.revision}
+    record_path(spec.name).write_text(json.dumps(record, indent=2) + "\n")
+    return outcome
+
+
+def summary(outcomes: list[ImageOutcome]) -> Table:
+    table = Table(title="triton-kit build")
+    for column in ("image", "size MB", "build s", "ready s", "samples", "result"):
+        table.add_column(column)
+    for outcome in outcomes:
+        report = outcome.report
+        table.add_row(
+            f"{outcome.plan.spec.name}:{outcome.plan.spec.version}",
+            f"{outcome.size_mb:.0f}",
+            f"{outcome.build_seconds:.1f}",
+            f"{report.ready_seconds:.1f}" if report else "-",
+            f"{report.samples_passed}/{report.samples_total}" if report else "-",
+            "tested" if not outcome.error else "FAILED",
+        )
+    return table
+
+
+def build_all(docker_client: docker.DockerClient, names: list[str], requested_base: str) -> list[ImageOutcome]:
+    plans = plan_images(docker_client, names, requested_base)
+    outcomes = []
+    for plan in plans:
+        try:
+            outcome = build_and_test(docker_client, plan)
+        except KitError as error:
+            outcome = ImageOutcome(plan, error=str(error))
+        if outcome.error:
+            console.print(f"[bold red]{plan.spec.name} failed[/]:\n{outcome.error}")
+        outcomes.append(outcome)
+    console.print(summary(outcomes))
+    return outcomes

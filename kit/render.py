@@ -1,0 +1,118 @@
+"""Render an image's build context into build/<name>/ (inspectable, byte-stable): Dockerfile, compose file, files."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from kit import PROJECT_ROOT, __version__
+from kit.base_image import link_or_copy
+from kit.bases import BaseProfile
+from kit.spec import SPEC_FILE, ImageSpec
+from kit.templates import render
+
+BUILD_DIR = PROJECT_ROOT / "build"
+SCORING_PACKAGE = PROJECT_ROOT / "scoring"
+STANDALONE_PYTHON_DIR = PROJECT_ROOT / ".cache" / "standalone-python"
+STANDALONE_PYTHON_ARCHIVE = "cpython-3.11.10+20241016-x86_64-unknown-linux-gnu-install_only.tar.gz"
+SKIPPED = ("__pycache__", ".pytest_cache")
+
+
+@dataclass(frozen=True)
+class ImageInputs:
+    """Everything a render depends on; equal inputs give identical files."""
+
+    folder: Path
+    spec: ImageSpec
+    profile: BaseProfile
+    base_image: str
+    base_digest: str
+    source: str
+    revision: str
+    scoring_wheels: tuple[Path, ...]
+    image_wheels: tuple[Path, ...]
+
+    @property
+    def tag(self) -> str:
+        return f"{self.spec.name}:{self.spec.version}"
+
+
+def git_output(*arguments: str) -> str:
+    result = subprocess.run(["git", *arguments], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def git_revision() -> str:
+    revision = git_output("rev-parse", "HEAD") or "unknown"
+    return revision + ("-dirty" if git_output("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def git_source() -> str:
+    return git_output("remote", "get-url", "origin") or "local"
+
+
+def short_revision() -> str:
+    return git_output("rev-parse", "--short=12", "HEAD") or "unversioned"
+
+
+def dockerfile_text(inputs: ImageInputs) -> str:
+    spec = inputs.spec
+    return render(
+        "image/Dockerfile.j2",
+        name=spec.name,
+        version=spec.version,
+        profile=inputs.profile,
+        base_image=inputs.base_image,
+        base_digest=inputs.base_digest,
+        entry_script=spec.entry_script,
+        environment=dict(sorted(spec.environment.items())),
+        has_image_wheels=bool(inputs.image_wheels),
+        standalone_python_archive=STANDALONE_PYTHON_ARCHIVE,
+        source=inputs.source,
+        revision=inputs.revision,
+        kit_version=__version__,
+    )
+
+
+def copy_tree(source: Path, target: Path, exclude: set[Path] | None = None) -> None:
+    """Copy files in sorted order, skipping caches and `exclude`d paths, so renders are repeatable."""
+    exclude = exclude or set()
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if path in exclude or any(parent in exclude for parent in path.parents):
+            continue
+        if any(part in SKIPPED or part.startswith(".") for part in relative.parts) or path.suffix == ".pyc":
+            continue
+        destination = target / relative
+        if path.is_dir():
+            destination.mkdir(parents=True, exist_ok=True)
+        else:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, destination)
+
+
+def render_context(inputs: ImageInputs, directory: Path | None = None) -> Path:
+    spec, folder = inputs.spec, inputs.folder
+    directory = directory or BUILD_DIR / spec.name
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    repository = folder / spec.model_repository
+    copy_tree(folder, directory / "app", exclude={folder / SPEC_FILE, repository, folder / "samples"})
+    copy_tree(repository, directory / "triton")
+    copy_tree(SCORING_PACKAGE, directory / "scoring")
+    for group, wheels in (("scoring", inputs.scoring_wheels), ("image", inputs.image_wheels)):
+        for wheel in wheels:
+            link_or_copy(wheel, directory / "wheels" / group / wheel.name)
+    standalone = inputs.profile.scoring_python == "standalone"
+    archive = STANDALONE_PYTHON_DIR / STANDALONE_PYTHON_ARCHIVE
+    if standalone and archive.exists():
+        link_or_copy(archive, directory / "python" / STANDALONE_PYTHON_ARCHIVE)
+    (directory / "Dockerfile").write_text(dockerfile_text(inputs))
+    (directory / ".dockerignore").write_text(render("image/dockerignore.j2", standalone=standalone))
+    (directory / "docker-compose.yml").write_text(
+        render("image/docker-compose.yml.j2", name=spec.name, image=inputs.tag)
+    )
+    return directory

@@ -1,0 +1,127 @@
+"""Triton model repository checks: `<repo>/<model>/<integer version>/<model file>`, with obvious config mistakes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from kit.bases import BaseProfile
+from kit.errors import KitError
+
+# Default model file (or folder) name -> the backend that serves it.
+MODEL_FILES = {
+    "model.onnx": "onnxruntime",
+    "model.py": "python",
+    "model.plan": "tensorrt",
+    "model.pt": "pytorch",
+    "model.savedmodel": "tensorflow",
+    "model.graphdef": "tensorflow",
+    "model.xml": "openvino",
+}
+PLATFORM_BACKENDS = {
+    "onnxruntime_onnx": "onnxruntime",
+    "tensorrt_plan": "tensorrt",
+    "pytorch_libtorch": "pytorch",
+    "tensorflow_savedmodel": "tensorflow",
+    "tensorflow_graphdef": "tensorflow",
+    "ensemble": "ensemble",
+}
+CPU_BACKENDS = {"onnxruntime", "python"}
+FIELD = re.compile(r"^\s*(name|platform|backend|max_batch_size|default_model_filename)\s*:\s*(.+?)\s*$", re.MULTILINE)
+
+
+class RepositoryError(KitError):
+    pass
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    backend: str
+    versions: tuple[int, ...]
+
+
+def config_fields(text: str) -> dict[str, str]:
+    """Top-level scalar fields of a config.pbtxt (enough to catch obvious mistakes, not a protobuf parser)."""
+    depth, top_level = 0, []
+    for line in text.splitlines():
+        if depth == 0:
+            top_level.append(line)
+        depth += line.count("{") + line.count("[") - line.count("}") - line.count("]")
+    return {key: value.strip('"') for key, value in FIELD.findall("\n".join(top_level))}
+
+
+def check_config(model_dir: Path, file_backend: str | None, problems: list[str]) -> str | None:
+    path = model_dir / "config.pbtxt"
+    if not path.exists():
+        return file_backend
+    text = path.read_text(errors="replace")
+    if text.count("{") != text.count("}") or text.count("[") != text.count("]"):
+        problems.append(f"{path}: unbalanced braces or brackets")
+    fields = config_fields(text)
+    if "name" in fields and fields["name"] != model_dir.name:
+        problems.append(f"{path}: name {fields['name']!r} differs from the folder {model_dir.name!r}; make them equal")
+    if "max_batch_size" in fields and not re.fullmatch(r"\d+", fields["max_batch_size"]):
+        problems.append(f"{path}: max_batch_size must be a non-negative integer, got {fields['max_batch_size']!r}")
+    backend = fields.get("backend") or PLATFORM_BACKENDS.get(fields.get("platform", ""))
+    if "platform" in fields and fields["platform"] not in PLATFORM_BACKENDS:
+        problems.append(f"{path}: unknown platform {fields['platform']!r}")
+    if backend and file_backend and backend != file_backend and "default_model_filename" not in fields:
+        problems.append(f"{path}: says backend {backend!r} but the version folders hold a {file_backend} model file")
+    return backend or file_backend
+
+
+def check_model(model_dir: Path, problems: list[str]) -> ModelEntry | None:
+    entries = sorted(model_dir.iterdir())
+    version_dirs = [entry for entry in entries if entry.is_dir()]
+    misnamed = [entry.name for entry in version_dirs if not entry.name.isdigit()]
+    for name in misnamed:
+        problems.append(f"{model_dir / name}: version folders must be integers (e.g. {model_dir.name}/1/)")
+    versions = sorted(int(entry.name) for entry in version_dirs if entry.name.isdigit())
+    if not versions and not misnamed:
+        problems.append(f"{model_dir}: no version folder; put the model file in {model_dir.name}/1/")
+    file_backends = set()
+    for version in versions:
+        version_dir = model_dir / str(version)
+        found = [MODEL_FILES[item.name] for item in sorted(version_dir.iterdir()) if item.name in MODEL_FILES]
+        if not found and not (model_dir / "config.pbtxt").exists():
+            names = ", ".join(sorted(MODEL_FILES))
+            problems.append(f"{version_dir}: no model file Triton recognises ({names})")
+        file_backends.update(found)
+    file_backend = sorted(file_backends)[0] if len(file_backends) == 1 else None
+    if len(file_backends) > 1:
+        problems.append(f"{model_dir}: versions hold different model kinds ({', '.join(sorted(file_backends))})")
+    backend = check_config(model_dir, file_backend, problems)
+    return ModelEntry(model_dir.name, backend or "unknown", tuple(versions)) if versions else None
+
+
+def check_repository(repository: Path, profile: BaseProfile) -> list[ModelEntry]:
+    """Every model in `repository`; raises with every problem found (nothing is built if any)."""
+    if not repository.is_dir():
+        raise RepositoryError(f"{repository}: model repository not found; create it as {repository.name}/<model>/1/")
+    problems: list[str] = []
+    models = []
+    model_dirs = [entry for entry in sorted(repository.iterdir()) if not entry.name.startswith(".")]
+    for entry in model_dirs:
+        if not entry.is_dir():
+            problems.append(
+                f"{entry}: stray file in the repository root; models are folders ({entry.parent.name}/<model>/)"
+            )
+            continue
+        model = check_model(entry, problems)
+        if model is not None:
+            models.append(model)
+    if not model_dirs:
+        problems.append(f"{repository}: empty; add at least one <model>/1/<model file>")
+    for model in models:
+        if profile.name == "cpu" and model.backend not in CPU_BACKENDS:
+            problems.append(
+                f"{repository / model.name}: the cpu base serves onnxruntime and python models, not {model.backend}; "
+                "use BASE=ngc-20.09 for it"
+            )
+        if model.backend == "python" and not profile.has_python_backend:
+            problems.append(f"{repository / model.name}: the {profile.name} base has no python backend; use BASE=cpu")
+    if problems:
+        raise RepositoryError("model repository problems:\n  " + "\n  ".join(problems))
+    return models

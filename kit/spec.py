@@ -1,0 +1,179 @@
+"""images/<name>/image.yaml, validated with pydantic: errors name the file, the field and the fix."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from kit.bases import AUTO, PROFILES
+from kit.errors import KitError
+
+SPEC_FILE = "image.yaml"
+NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+# Set by the kit itself; an image overriding them would break the runtime contract.
+RESERVED_ENV = {"AML_APP_ROOT", "AZUREML_ENTRY_SCRIPT", "TRITON_MODEL_REPOSITORY", "TRITON_AUTO_COMPLETE_ARGS"}
+
+
+class SpecError(KitError):
+    pass
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ExplicitBase(Strict):
+    image: str = Field(description="an image reference present locally or pullable")
+    profile: str = Field(description="the profile this image behaves like (cpu or ngc-20.09)")
+
+    @field_validator("profile")
+    @classmethod
+    def known_profile(cls, value: str) -> str:
+        if value not in PROFILES:
+            raise ValueError(f"unknown profile {value!r}; use one of {', '.join(PROFILES)}")
+        return value
+
+
+class Sample(Strict):
+    name: str
+    method: Literal["POST", "GET"] = "POST"
+    request: Any = None
+    request_file: str | None = None
+    expected: Any = None
+    expected_file: str | None = None
+    status: int = 200
+    tolerance: float = Field(default=0.0, ge=0.0, description="absolute tolerance for numbers")
+    fields: list[str] | None = Field(default=None, description="compare only these top-level fields")
+
+    @model_validator(mode="after")
+    def one_request_and_expectation(self) -> Sample:
+        if (self.request is None) == (self.request_file is None):
+            raise ValueError("give exactly one of request (inline JSON) or request_file (path in the image folder)")
+        if (self.expected is None) == (self.expected_file is None):
+            raise ValueError("give exactly one of expected (inline JSON) or expected_file")
+        return self
+
+
+class ImageSpec(Strict):
+    name: str
+    version: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    base: str | ExplicitBase = AUTO
+    entry_script: str = "score.py"
+    model_repository: str = "triton"
+    requirements: list[str] = Field(default_factory=list)
+    environment: dict[str, str] = Field(default_factory=dict)
+    samples: list[Sample] = Field(min_length=1)
+    registries: list[str] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def docker_name(cls, value: str) -> str:
+        if not NAME.match(value):
+            raise ValueError("use lower-case letters, digits and . _ - (a Docker repository name), e.g. digits-onnx")
+        return value
+
+    @field_validator("base")
+    @classmethod
+    def known_base(cls, value: str | ExplicitBase) -> str | ExplicitBase:
+        if isinstance(value, str) and value != AUTO and value not in PROFILES:
+            choices = ", ".join([AUTO, *PROFILES])
+            raise ValueError(f"unknown base {value!r}; use one of {choices} or {{image: ..., profile: ...}}")
+        return value
+
+    @field_validator("environment", mode="before")
+    @classmethod
+    def string_values(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: str(item) for key, item in value.items()}
+        return value
+
+    @field_validator("environment")
+    @classmethod
+    def environment_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not ENV_NAME.match(key):
+                raise ValueError(f"{key!r} is not an environment variable name (use UPPER_CASE)")
+            if key in RESERVED_ENV:
+                raise ValueError(f"{key} is set by the kit; use entry_script / model_repository instead")
+        return value
+
+
+FIXES = {
+    "extra_forbidden": "remove it (allowed: {allowed})",
+    "missing": "add it",
+}
+
+
+def describe(error: dict[str, Any], model: type[BaseModel]) -> str:
+    location = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    fix = FIXES.get(error["type"], "")
+    if error["type"] == "extra_forbidden":
+        fix = fix.format(allowed=", ".join(allowed_fields(model, error["loc"][:-1])))
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{location}: {message}" + (f"; fix: {fix}" if fix else "")
+
+
+def allowed_fields(model: type[BaseModel], parent: tuple[Any, ...]) -> list[str]:
+    if parent and parent[0] == "samples":
+        return list(Sample.model_fields)
+    if parent and parent[0] == "base":
+        return list(ExplicitBase.model_fields)
+    return list(model.model_fields)
+
+
+def load_spec(folder: Path) -> ImageSpec:
+    path = folder / SPEC_FILE
+    if not path.is_file():
+        raise SpecError(f"{path}: not found; every image folder needs an {SPEC_FILE} (name, version, samples)")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise SpecError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: expected a mapping of fields (name, version, samples, ...)")
+    try:
+        spec = ImageSpec.model_validate(data)
+    except ValidationError as error:
+        lines = [describe(item, ImageSpec) for item in error.errors()]
+        raise SpecError(f"{path}:\n  " + "\n  ".join(lines)) from None
+    check_files(folder, spec)
+    return spec
+
+
+def check_files(folder: Path, spec: ImageSpec) -> None:
+    problems = []
+    if not (folder / spec.entry_script).is_file():
+        problems.append(f"entry_script: {spec.entry_script} not found in {folder}; add it or fix the field")
+    for index, sample in enumerate(spec.samples):
+        for field in ("request_file", "expected_file"):
+            relative = getattr(sample, field)
+            if relative is None:
+                continue
+            target = folder / relative
+            if not target.is_file():
+                problems.append(f"samples.{index}.{field}: {relative} not found in {folder}")
+            elif field == "expected_file" or sample.method == "GET":
+                try:
+                    json.loads(target.read_text())
+                except ValueError as error:
+                    problems.append(f"samples.{index}.{field}: {relative} is not valid JSON ({error})")
+    if problems:
+        raise SpecError(f"{folder / SPEC_FILE}:\n  " + "\n  ".join(problems))
+
+
+def sample_request(folder: Path, sample: Sample) -> bytes:
+    if sample.request_file is not None:
+        return (folder / sample.request_file).read_bytes()
+    return json.dumps(sample.request).encode()
+
+
+def sample_expected(folder: Path, sample: Sample) -> Any:
+    if sample.expected_file is not None:
+        return json.loads((folder / sample.expected_file).read_text())
+    return sample.expected
