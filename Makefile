@@ -9,7 +9,7 @@ BASE ?= auto
 IMAGES ?=
 PYTEST_ARGS ?=
 
-.PHONY: help venv engine base build render push run test test-unit lint clean
+.PHONY: help venv engine base build render push run models test test-unit lint clean
 
 help:
 	@echo "make build   validate, build and smoke-test every image in images/ (prepares engine and base)"
@@ -67,3 +67,7 @@ test-unit: venv
 clean:
 	@if [ -x $(PY) ]; then $(PY) build.py clean || true; fi
 	rm -rf build $(VENV) .pytest_cache .ruff_cache
+
+# Regenerates the example models and their expected sample outputs (fixed seeds; offline).
+models: venv
+	$(PY) -m models.make_models

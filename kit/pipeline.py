@@ -136,7 +136,11 @@ def build_and_test(docker_client: docker.DockerClient, plan: ImagePlan) -> Image
     result = build_image(docker_client, context, [candidate], label=spec.name)
     outcome.build_seconds = result.seconds
     outcome.size_mb = docker_client.images.get(result.image_id).attrs["Size"] / 1e6
-    outcome.report = smoke_test(docker_client, result.image_id, spec, plan.folder)
+    try:
+        outcome.report = smoke_test(docker_client, result.image_id, spec, plan.folder)
+    except KitError as error:
+        outcome.error = str(error)
+        return outcome
     if not outcome.report.passed:
         outcome.error = "\n".join(outcome.report.failures)
         return outcome

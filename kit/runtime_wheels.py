@@ -16,6 +16,7 @@ SCORING_REQUIREMENTS = (
     "python-rapidjson==1.25",
     "orjson==3.13.0",
     "prometheus-client==0.26.0",
+    "ml-dtypes==0.5.4",  # tritonclient.utils imports it
     "numpy==1.26.4",
 )
 # Without dependencies: its [http] extra would add aiohttp, which the gevent-based client never imports.

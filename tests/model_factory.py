@@ -5,42 +5,13 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+
+from models.onnx_models import mlp
 
 
 def mlp_onnx(in_features: int = 8, hidden: int = 16, classes: int = 3, seed: int = 0) -> onnx.ModelProto:
-    """x[batch, in] -> relu(x W1 + b1) W2 + b2 -> softmax: `probabilities[batch, classes]`, `logits` too."""
-    rng = np.random.default_rng(seed)
-    weights = {
-        "w1": rng.standard_normal((in_features, hidden)).astype(np.float32),
-        "b1": rng.standard_normal(hidden).astype(np.float32),
-        "w2": rng.standard_normal((hidden, classes)).astype(np.float32),
-        "b2": rng.standard_normal(classes).astype(np.float32),
-    }
-    nodes = [
-        helper.make_node("MatMul", ["x", "w1"], ["h0"]),
-        helper.make_node("Add", ["h0", "b1"], ["h1"]),
-        helper.make_node("Relu", ["h1"], ["h2"]),
-        helper.make_node("MatMul", ["h2", "w2"], ["l0"]),
-        helper.make_node("Add", ["l0", "b2"], ["logits"]),
-        helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "mlp",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", in_features])],
-        [
-            helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", classes]),
-            helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", classes]),
-        ],
-        initializer=[numpy_helper.from_array(value, name) for name, value in weights.items()],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return mlp((in_features, hidden, classes), seed=seed)
 
 
 def add_onnx_model(repository: Path, name: str, model: onnx.ModelProto, version: int = 1) -> Path:
