@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kit import PROJECT_ROOT
 from kit.bases import BaseProfile
-from kit.wheelhouse import WheelSet, fill
+from kit.wheelhouse import WheelSet, fill, pinned_versions
 
 SCORING_REQUIREMENTS = (
     "gunicorn==27.0.1",
@@ -25,20 +25,20 @@ WHEELHOUSE = PROJECT_ROOT / ".cache" / "wheelhouse"
 
 
 def scoring_wheel_sets(profile: BaseProfile) -> list[WheelSet]:
-    provided = {pin.split("==")[0] for pin in profile.base_provides}
-    pins = tuple(pin for pin in SCORING_REQUIREMENTS if pin.split("==")[0] not in provided)
     version, platforms = profile.scoring_python_version, profile.wheel_platforms
     return [
-        WheelSet(pins, version, platforms),
+        WheelSet(SCORING_REQUIREMENTS, version, platforms),
         WheelSet((TRITONCLIENT,), version, platforms, with_dependencies=False),
     ]
 
 
 def scoring_wheels(profile: BaseProfile) -> list[Path]:
+    """Wheels to install for the scoring app, less what the base already provides (resolved with the same pins)."""
+    provided = {pin.split("==")[0] for pin in profile.base_provides}
     wheels: list[Path] = []
     for index, wheel_set in enumerate(scoring_wheel_sets(profile)):
         wheels += fill(WHEELHOUSE / f"scoring-{profile.name}-{index}", wheel_set)
-    return sorted(wheels)
+    return sorted(wheel for wheel in wheels if next(iter(pinned_versions([wheel]))) not in provided)
 
 
 def image_wheels(requirements: list[str], profile: BaseProfile) -> list[Path]:
