@@ -13,7 +13,7 @@ from rich.table import Table
 from kit import PROJECT_ROOT
 from kit.base_image import build_cpu_base
 from kit.bases import AUTO, PROFILES, BaseProfile, ResolvedBase, resolve_base
-from kit.docker_build import build_image
+from kit.docker_build import BuildResult, build_image
 from kit.docker_client import DockerImages
 from kit.errors import KitError
 from kit.progress import console
@@ -41,6 +41,7 @@ class ImageOutcome:
     size_mb: float = 0.0
     build_seconds: float = 0.0
     report: SmokeReport | None = None
+    build: BuildResult | None = None
     error: str = ""
 
 
@@ -134,7 +135,7 @@ def build_and_test(docker_client: docker.DockerClient, plan: ImagePlan) -> Image
     context = render_context(inputs)
     candidate = f"{spec.name}:{short_revision()}"
     result = build_image(docker_client, context, [candidate], label=spec.name)
-    outcome.build_seconds = result.seconds
+    outcome.build, outcome.build_seconds = result, result.seconds
     outcome.size_mb = docker_client.images.get(result.image_id).attrs["Size"] / 1e6
     try:
         outcome.report = smoke_test(docker_client, result.image_id, spec, plan.folder)

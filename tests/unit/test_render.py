@@ -1,0 +1,98 @@
+"""Rendering: byte-stable contexts, reviewed expected Dockerfiles per base, hadolint on every rendered Dockerfile."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kit import PROJECT_ROOT
+from kit.bases import CPU, NGC_20_09, PROFILES, BaseProfile
+from kit.lint import hadolint
+from kit.render import ImageInputs, dockerfile_text, render_context
+from kit.spec import load_spec
+
+EXPECTED = PROJECT_ROOT / "tests" / "expected"
+EXAMPLES = sorted(path.parent for path in (PROJECT_ROOT / "images").glob("*/image.yaml"))
+
+
+def fixed_inputs(folder: Path, profile: BaseProfile, wheel_dir: Path | None = None) -> ImageInputs:
+    wheels: tuple[Path, ...] = ()
+    if wheel_dir is not None:
+        wheel_dir.mkdir(parents=True, exist_ok=True)
+        wheel = wheel_dir / "gunicorn-27.0.1-py3-none-any.whl"
+        wheel.write_bytes(b"not really a wheel")
+        wheels = (wheel,)
+    return ImageInputs(
+        folder=folder,
+        spec=load_spec(folder),
+        profile=profile,
+        base_image=profile.image,
+        base_digest="sha256:" + "0" * 64,
+        source="https://example.invalid/triton-kit.git",
+        revision="0123456789abcdef0123456789abcdef01234567",
+        scoring_wheels=wheels,
+        image_wheels=(),
+    )
+
+
+def tree(directory: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(directory)): path.read_bytes() for path in sorted(directory.rglob("*")) if path.is_file()
+    }
+
+
+@pytest.mark.parametrize("profile", [CPU, NGC_20_09], ids=lambda profile: profile.name)
+def test_expected_dockerfile(profile: BaseProfile) -> None:
+    rendered = dockerfile_text(fixed_inputs(PROJECT_ROOT / "images" / "mlp-classifier", profile))
+    expected_path = EXPECTED / f"mlp-classifier.{profile.name}.Dockerfile"
+    if os.environ.get("UPDATE_EXPECTED") == "1":
+        expected_path.write_text(rendered)
+    assert rendered == expected_path.read_text(), f"review and run UPDATE_EXPECTED=1 if intended: {expected_path}"
+
+
+@pytest.mark.parametrize("folder", EXAMPLES, ids=lambda folder: folder.name)
+@pytest.mark.parametrize("profile_name", sorted(PROFILES))
+def test_every_rendered_dockerfile_passes_hadolint(folder: Path, profile_name: str) -> None:
+    result = hadolint(dockerfile_text(fixed_inputs(folder, PROFILES[profile_name])))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_render_twice_gives_identical_files(tmp_path: Path) -> None:
+    inputs = fixed_inputs(PROJECT_ROOT / "images" / "mlp-classifier", CPU, tmp_path / "wheels")
+    first = tree(render_context(inputs, tmp_path / "first"))
+    second = tree(render_context(inputs, tmp_path / "second"))
+    assert first == second
+    assert {"Dockerfile", ".dockerignore", "docker-compose.yml", "app/score.py", "triton/mlp/1/model.onnx"} <= set(
+        first
+    )
+    assert "scoring/supervisor.py" in first and "wheels/scoring/gunicorn-27.0.1-py3-none-any.whl" in first
+    assert not any(name.startswith("app/samples") or name == "app/image.yaml" for name in first)
+
+
+def test_compose_file_uses_host_networking(tmp_path: Path) -> None:
+    inputs = fixed_inputs(PROJECT_ROOT / "images" / "mlp-classifier", CPU, tmp_path / "wheels")
+    compose = yaml.safe_load((render_context(inputs, tmp_path / "ctx") / "docker-compose.yml").read_text())
+    service = compose["services"]["mlp-classifier"]
+    assert service["network_mode"] == "host" and service["image"] == "mlp-classifier:1.0.0"
+    assert "ports" not in service and "networks" not in compose
+
+
+def test_layer_order_puts_app_code_last(tmp_path: Path) -> None:
+    lines = dockerfile_text(fixed_inputs(PROJECT_ROOT / "images" / "mlp-classifier", CPU)).splitlines()
+    order = [
+        next(i for i, line in enumerate(lines) if line.startswith(prefix))
+        for prefix in (
+            "COPY --from=scoring-packages /opt/scoring/lib",
+            "COPY triton/",
+            "COPY scoring/",
+            "COPY app/",
+            "LABEL ",
+            "USER 1000:1000",
+            "HEALTHCHECK",
+            "ENTRYPOINT",
+        )
+    ]
+    assert order == sorted(order)
