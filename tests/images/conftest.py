@@ -1,0 +1,86 @@
+"""Images tier: real builds of the examples on the embedded cpu base, compose-started containers (pytest-docker,
+docker-compose v1), and a real registry (Debian's docker-registry) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from kit.containers import free_port, http_status
+from kit.pipeline import ImageOutcome, build_all
+from kit.render import BUILD_DIR
+
+EXAMPLE = "mlp-classifier"
+
+
+@pytest.fixture(scope="session")
+def built_examples(docker_client: docker.DockerClient) -> dict[str, ImageOutcome]:
+    outcomes = build_all(docker_client, [], "cpu")
+    return {outcome.plan.spec.name: outcome for outcome in outcomes}
+
+
+@pytest.fixture(scope="session")
+def docker_compose_command() -> str:
+    return "docker-compose"  # v1 from Debian
+
+
+@pytest.fixture(scope="session")
+def docker_setup() -> list[str]:
+    return ["up -d"]  # images come from the kit's build, never from compose
+
+
+@pytest.fixture(scope="session")
+def compose_ports() -> dict[str, int]:
+    return {"SERVER_PORT": free_port(), "TRITON_HTTP_PORT": free_port()}
+
+
+@pytest.fixture(scope="session")
+def docker_compose_file(built_examples: dict[str, ImageOutcome], compose_ports: dict[str, int]) -> str:
+    assert not built_examples[EXAMPLE].error, built_examples[EXAMPLE].error
+    for name, port in compose_ports.items():
+        os.environ[name] = str(port)  # compose substitutes ${SERVER_PORT} etc. from the environment
+    return str(BUILD_DIR / EXAMPLE / "docker-compose.yml")
+
+
+REGISTRY_CONFIG = """version: 0.1
+storage:
+  filesystem:
+    rootdirectory: {root}
+http:
+  addr: 127.0.0.1:{port}
+"""
+
+
+class Registry:
+    def __init__(self, root: Path) -> None:
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        config = root / "config.yml"
+        config.write_text(REGISTRY_CONFIG.format(root=root / "data", port=self.port))
+        self.log = root / "registry.log"
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log)
+        deadline = time.monotonic() + 30
+        while http_status(f"http://{self.address}/v2/") != 200:
+            assert self.process.poll() is None and time.monotonic() < deadline, self.log.read_text()
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Registry]:
+    server = Registry(tmp_path)
+    try:
+        yield server
+    finally:
+        server.stop()
