@@ -24,7 +24,6 @@ from kit.smoke import SmokeReport, smoke_test
 from kit.spec import ExplicitBase, ImageSpec, load_spec
 
 IMAGES_DIR = PROJECT_ROOT / "images"
-TESTED_RECORD = "tested.json"
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,8 @@ def prepare_inputs(plan: ImagePlan, base_digest: str) -> ImageInputs:
 
 
 def record_path(name: str) -> Path:
-    return BUILD_DIR / name / TESTED_RECORD
+    """Kept beside (not inside) build/<name>/, which every render replaces."""
+    return BUILD_DIR / ".tested" / f"{name}.json"
 
 
 def build_and_test(docker_client: docker.DockerClient, plan: ImagePlan) -> ImageOutcome:
@@ -133,6 +133,7 @@ def build_and_test(docker_client: docker.DockerClient, plan: ImagePlan) -> Image
     base_digest = ensure_base(docker_client, plan)
     inputs = prepare_inputs(plan, base_digest)
     context = render_context(inputs)
+    record_path(spec.name).unlink(missing_ok=True)  # a new build is untested until its smoke test passes
     candidate = f"{spec.name}:{short_revision()}"
     result = build_image(docker_client, context, [candidate], label=spec.name)
     outcome.build, outcome.build_seconds = result, result.seconds
@@ -147,6 +148,7 @@ def build_and_test(docker_client: docker.DockerClient, plan: ImagePlan) -> Image
         return outcome
     docker_client.images.get(result.image_id).tag(spec.name, spec.version)
     record = {"image_id": result.image_id, "tags": [inputs.tag, candidate], "revision": inputs.revision}
+    record_path(spec.name).parent.mkdir(parents=True, exist_ok=True)
     record_path(spec.name).write_text(json.dumps(record, indent=2) + "\n")
     return outcome
 

@@ -1,19 +1,3 @@
-# A test entry script that takes the raw request (e.g. an uploaded image) through the @rawhttp decorator.
-import hashlib
-
-from scoring import rawhttp
-
-
-def init():
-    pass
-
-
-@rawhttp
-def run(request):
-    return {
-        "method": request.method,
-        "bytes": len(request.data),
-        "sha256": hashlib.sha256(request.data).hexdigest(),
-        "content_type": request.headers.get("content-type"),
-        "args": dict(request.args),
-    }
+# An app that ships its own swagger.json, which /swagger.json must serve instead of the generated one.
+def run(raw_data):
+    return {"length": len(raw_data)}
