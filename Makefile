@@ -37,7 +37,7 @@ engine: venv
 base: engine
 	BASE=$(BASE) $(PY) build.py base
 
-build: engine
+build: engine models
 	BASE=$(BASE) $(PY) build.py build $(IMAGES)
 
 render: venv
@@ -56,7 +56,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 # pytest exits 5 when it collected no tests: that is a failure here, never a pass.
-test: engine lint
+test: engine lint models
 	@set +e; $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$status
 

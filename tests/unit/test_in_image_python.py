@@ -9,7 +9,7 @@ import pytest
 
 from kit import PROJECT_ROOT
 
-IN_IMAGE = sorted([*(PROJECT_ROOT / "scoring").rglob("*.py"), *(PROJECT_ROOT / "backends").rglob("*.py")])
+IN_IMAGE = sorted(path for folder in ("scoring", "backends", "images") for path in (PROJECT_ROOT / folder).rglob("*.py"))
 
 
 @pytest.mark.parametrize("path", IN_IMAGE, ids=lambda path: str(path.relative_to(PROJECT_ROOT)))
