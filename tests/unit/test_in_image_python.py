@@ -9,7 +9,8 @@ import pytest
 
 from kit import PROJECT_ROOT
 
-IN_IMAGE = sorted(path for folder in ("scoring", "backends", "images") for path in (PROJECT_ROOT / folder).rglob("*.py"))
+IN_IMAGE_FOLDERS = ("scoring", "backends", "images")
+IN_IMAGE = sorted(path for folder in IN_IMAGE_FOLDERS for path in (PROJECT_ROOT / folder).rglob("*.py"))
 
 
 @pytest.mark.parametrize("path", IN_IMAGE, ids=lambda path: str(path.relative_to(PROJECT_ROOT)))
