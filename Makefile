@@ -9,7 +9,7 @@ BASE ?= auto
 IMAGES ?=
 PYTEST_ARGS ?=
 
-.PHONY: help venv engine base build render push run models test test-unit lint clean
+.PHONY: help venv engine base build render push run models bench bench-venv test test-unit lint clean
 
 help:
 	@echo "make build   validate, build and smoke-test every image in images/ (prepares engine and base)"
@@ -20,6 +20,7 @@ help:
 	@echo "make render  write build/<name>/ (Dockerfile + context) for IMAGES=... or NAME=..."
 	@echo "make push    push tested images: REGISTRY=host[:port][/ns] [REGISTRY2=...]"
 	@echo "make run     run one image locally: IMAGE=name [PORT=5001]"
+	@echo "make bench   scoring vs direct Triton vs the azureml peer, batching on/off (bench/results/)"
 	@echo "make clean   remove the kit's containers, images, build/ and the virtual environment"
 
 $(VENV)/.installed: pyproject.toml
@@ -56,7 +57,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 # pytest exits 5 when it collected no tests: that is a failure here, never a pass.
-test: engine lint models
+test: engine lint models bench-venv
 	@set +e; $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$status
 
@@ -66,7 +67,20 @@ test-unit: venv
 # Removes the kit's containers, images and build/ (through Docker when it answers), then local caches of tools.
 clean:
 	@if [ -x $(PY) ]; then $(PY) build.py clean || true; fi
-	rm -rf build $(VENV) .pytest_cache .ruff_cache
+	rm -rf build $(VENV) $(BENCH_VENV) .pytest_cache .ruff_cache
+
+# The peer for make bench (azureml-inference-server-http) lives in its own environment, apart from the kit's.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: bench/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	@touch $@
+
+bench-venv: $(BENCH_VENV)/.installed
+
+# Not part of make test (a 1-second smoke run of it is). BENCH_ARGS="--seconds 5 --concurrency 1,32" etc.
+bench: engine models bench-venv
+	$(PY) -m bench.run --peer-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
 
 # Regenerates the example models and their expected sample outputs (fixed seeds; offline).
 models: venv

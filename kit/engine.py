@@ -55,6 +55,7 @@ HOST_TOOLS = {
     "docker-compose": "docker-compose",
     "docker-registry": "docker-registry",
     "debootstrap": "debootstrap",
+    "wrk": "wrk",
 }
 
 

@@ -5,7 +5,8 @@ Installed in the cpu base as /opt/tritonserver/backends/onnxruntime/model.py, it
   `<repo>/<model>/<version>/model.onnx` loads under --strict-model-config=false;
 - execute() runs every request of a dynamic batch as ONE session.run (concatenated along the batch axis, split back
   per request), which is where batching pays off.
-Settings: config.pbtxt `parameters` keys intra_op_thread_count / inter_op_thread_count, or the environment
+Settings: config.pbtxt `parameters` keys intra_op_thread_count / inter_op_thread_count and dynamic_batching ("off"
+leaves it disabled), or the environment
 variables ORT_INTRA_OP_THREADS / ORT_INTER_OP_THREADS / ORT_DEFAULT_MAX_BATCH_SIZE; instance count via
 instance_group in config.pbtxt.
 """
@@ -95,6 +96,12 @@ def parameter(model_config, key, environment_variable, default):
     return int(value if value not in (None, "") else os.environ.get(environment_variable, default))
 
 
+def dynamic_batching_disabled(model_config):
+    """config.pbtxt `parameters { key: "dynamic_batching" value { string_value: "off" } }` keeps it off."""
+    value = model_config.get("parameters", {}).get("dynamic_batching", {}).get("string_value", "")
+    return value.lower() in ("off", "false", "0")
+
+
 def open_session(path, model_config):
     options = ort.SessionOptions()
     options.intra_op_num_threads = parameter(model_config, "intra_op_thread_count", "ORT_INTRA_OP_THREADS", "0")
@@ -121,7 +128,7 @@ class TritonPythonModel:
             auto_complete_model_config.add_input(tensor_config(node_arg, batching))
         for node_arg in outputs:
             auto_complete_model_config.add_output(tensor_config(node_arg, batching))
-        if batching:
+        if batching and not dynamic_batching_disabled(config):
             auto_complete_model_config.set_dynamic_batching()
         return auto_complete_model_config
 
