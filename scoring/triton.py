@@ -18,6 +18,8 @@ import numpy as np
 import tritonclient.http as triton_http
 from tritonclient.utils import np_to_triton_dtype, triton_to_np_dtype
 
+from scoring.triton_wire import WireClient
+
 SEED_URLS = ("localhost:8000", "127.0.0.1:8000")
 
 
@@ -58,6 +60,7 @@ class TritonClient:
         self._shared: triton_http.InferenceServerClient | None = None
         self._per_thread = threading.local()
         self._metadata: dict[str, dict] = {}
+        self._wire = WireClient(self._url, max_idle=self._concurrency)
 
     def _make(self, concurrency: int) -> triton_http.InferenceServerClient:
         return triton_http.InferenceServerClient(self._url, concurrency=concurrency, **self._options)
@@ -82,6 +85,7 @@ class TritonClient:
         return getattr(self.client(), name)
 
     def close(self) -> None:
+        self._wire.close()
         for client in (self._shared, getattr(self._per_thread, "client", None)):
             if client is not None:
                 client.close()
@@ -106,14 +110,26 @@ class TritonClient:
         unknown = sorted(set(inputs) - set(datatypes))
         if unknown:
             raise ValueError(f"model {model_name!r} has no input(s) {unknown}; it takes {sorted(datatypes)}")
+        arrays = {
+            name: np.asarray(values, dtype=None if datatypes[name] == "BYTES" else triton_to_np_dtype(datatypes[name]))
+            for name, values in inputs.items()
+        }
+        names = list(outputs) if outputs else [tensor["name"] for tensor in metadata["outputs"]]
+        output_types = {tensor["name"]: tensor["datatype"] for tensor in metadata["outputs"]}
+        numeric = all(datatypes[name] != "BYTES" for name in arrays) and all(
+            output_types.get(name) != "BYTES" for name in names
+        )
+        if binary_data and numeric:
+            if os.getpid() != self._pid:
+                self._reset()
+            return self._wire.infer(
+                model_name, [(name, datatypes[name], array) for name, array in arrays.items()], names
+            )
         request_inputs: list[triton_http.InferInput] = []
-        for name, values in inputs.items():
-            datatype = datatypes[name]
-            array = np.asarray(values, dtype=None if datatype == "BYTES" else triton_to_np_dtype(datatype))
-            tensor = triton_http.InferInput(name, list(array.shape), datatype or np_to_triton_dtype(array.dtype))
+        for name, array in arrays.items():
+            tensor = triton_http.InferInput(name, list(array.shape), datatypes[name] or np_to_triton_dtype(array.dtype))
             tensor.set_data_from_numpy(array, binary_data=binary_data)
             request_inputs.append(tensor)
-        names = list(outputs) if outputs else [tensor["name"] for tensor in metadata["outputs"]]
         requested = [triton_http.InferRequestedOutput(name, binary_data=binary_data) for name in names]
         result = self.client().infer(model_name, request_inputs, outputs=requested)
         return {name: result.as_numpy(name) for name in names}
