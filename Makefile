@@ -9,7 +9,7 @@ BASE ?= auto
 IMAGES ?=
 PYTEST_ARGS ?=
 
-.PHONY: help venv engine base build render push run models bench bench-venv test test-unit lint clean
+.PHONY: help venv engine base build render push run models bench bench-venv soak test test-unit lint clean
 
 help:
 	@echo "make build   validate, build and smoke-test every image in images/ (prepares engine and base)"
@@ -81,6 +81,10 @@ bench-venv: $(BENCH_VENV)/.installed
 # Not part of make test (a 1-second smoke run of it is). BENCH_ARGS="--seconds 5 --concurrency 1,32" etc.
 bench: engine models bench-venv
 	$(PY) -m bench.run --peer-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
+
+# Long reliability run, not part of make test: 20,000+ requests at concurrency 64, 0 errors, stable memory.
+soak: engine models
+	$(PY) -m bench.soak
 
 # Regenerates the example models and their expected sample outputs (fixed seeds; offline).
 models: venv

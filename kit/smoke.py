@@ -18,8 +18,9 @@ from kit.progress import console
 from kit.spec import ImageSpec, Sample, sample_expected, sample_request
 
 READY_TIMEOUT_S = 300
-# Loopback only: Triton's HTTP on 127.0.0.1, gRPC and metrics off.
-TRITON_TEST_ARGS = "--http-address=127.0.0.1 --allow-grpc=false --allow-metrics=false"
+# Triton binds 127.0.0.1 by default (TRITON_LOCALHOST_ONLY); gRPC and metrics off so parallel containers on the
+# host network never compete for their ports.
+TRITON_TEST_ARGS = "--allow-grpc=false --allow-metrics=false"
 
 
 class SmokeTestFailed(KitError):

@@ -5,6 +5,7 @@ Routes: GET / (liveness), GET /ready (Triton readiness), POST|GET|OPTIONS /score
 
 from __future__ import annotations
 
+import hmac
 import http.client
 import json
 import logging
@@ -74,7 +75,10 @@ class ScoringApp:
         path, method = environ.get("PATH_INFO") or "/", environ.get("REQUEST_METHOD", "GET")
         request_id = environ.get("HTTP_X_REQUEST_ID") or str(uuid.uuid4())
         handlers = self.routes.get(path)
-        if len(request_id) > MAX_REQUEST_ID:
+        if path == "/score" and self.settings.api_key and not self.authorized(environ):
+            reply = message(401, "missing or wrong API key: send Authorization: Bearer <key>",
+                            [("WWW-Authenticate", "Bearer")])  # fmt: skip
+        elif len(request_id) > MAX_REQUEST_ID:
             reply = message(431, f"x-request-id is longer than {MAX_REQUEST_ID} characters")
             request_id = request_id[:MAX_REQUEST_ID]
         elif handlers is None:
@@ -90,6 +94,10 @@ class ScoringApp:
         start_response(f"{status} {http.client.responses.get(status, '')}", headers)
         metrics.observe(path if handlers else "other", method, status, time.perf_counter() - started)
         return [body]
+
+    def authorized(self, environ: dict[str, Any]) -> bool:
+        scheme, _, key = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(key.strip().encode(), self.settings.api_key.encode())
 
     def liveness(self, environ: dict[str, Any], request_id: str) -> Reply:
         return 200, [("Content-Type", "text/plain; charset=utf-8")], b"Healthy"

@@ -12,7 +12,9 @@ from scoring.settings import Settings
 
 _settings = Settings.from_env()
 
-bind = [f"{_settings.server_host}:{_settings.server_port}"]
+# The supervisor binds the port first (to answer probes while models load) and hands the socket over.
+_inherited = os.environ.get("SCORING_LISTEN_FD")
+bind = [f"fd://{_inherited}"] if _inherited else [f"{_settings.server_host}:{_settings.server_port}"]
 workers = _settings.worker_count
 worker_class = _settings.worker_class
 worker_connections = _settings.worker_connections

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -57,6 +57,10 @@ class Settings:
     triton_ready_timeout_s: int
     triton_connections: int
     swagger_file: Path | None
+    # Bearer key required on /score when set (liveness, readiness and metrics stay open).
+    api_key: str = field(default="", repr=False)
+    # Bind Triton's HTTP, gRPC and metrics ports to 127.0.0.1 so only the scoring port is reachable from outside.
+    triton_localhost_only: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -91,4 +95,6 @@ class Settings:
             triton_ready_timeout_s=_integer(env, "TRITON_READY_TIMEOUT", 300, minimum=1),
             triton_connections=_integer(env, "TRITON_CONNECTIONS", 64, minimum=1),
             swagger_file=swagger if swagger.is_file() else None,
+            api_key=env.get("SCORING_API_KEY", ""),
+            triton_localhost_only=_choice(env, "TRITON_LOCALHOST_ONLY", "1", ("0", "1")) == "1",
         )

@@ -1,5 +1,9 @@
 """Container entrypoint: run tritonserver, wait until it is ready, then run Gunicorn; stop both together.
 
+The scoring port is bound first, by the supervisor: while Triton loads models it answers liveness (200) and
+readiness (503) itself, then hands the same listening socket to Gunicorn (`bind = fd://N`), so the port never
+refuses a connection between the two phases.
+
 Exit codes: 0 after SIGTERM/SIGINT with a clean drain; 1 when tritonserver fails, exits or never becomes ready;
 otherwise Gunicorn's own code (3: a worker failed to boot, e.g. init() raised).
 """
@@ -8,7 +12,9 @@ from __future__ import annotations
 
 import http.client
 import os
+import select
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +23,7 @@ import time
 from scoring.settings import Settings, SettingsError
 
 TRITON_FAILED = 1
+LOCALHOST_ARGS = ("--http-address=127.0.0.1", "--grpc-address=127.0.0.1", "--metrics-address=127.0.0.1")
 CHILD_STOP_GRACE_S = 3.0
 TRITON_STOP_GRACE_S = 15.0
 
@@ -31,12 +38,52 @@ def triton_command(settings: Settings) -> list[str]:
         f"--model-repository={settings.triton_model_repository.resolve()}",
         *settings.triton_auto_complete_args,
         f"--http-port={settings.triton_http_port}",
+        *(LOCALHOST_ARGS if settings.triton_localhost_only else ()),
         *settings.triton_args,
     ]
 
 
 def gunicorn_command() -> list[str]:
     return [sys.executable, "-m", "gunicorn", "--config", "python:scoring.gunicorn_conf", "scoring.app:create_app()"]
+
+
+LOADING_ANSWERS = {
+    "/": (200, "text/plain; charset=utf-8", b"Healthy"),
+    "/ready": (503, "application/json", b'{"message":"Triton is loading models"}'),
+}
+STARTING = (503, "application/json", b'{"message":"the scoring app is starting: models are still loading"}')
+
+
+def open_listener(host: str, port: int) -> socket.socket:
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(2048)
+    listener.set_inheritable(True)
+    return listener
+
+
+def answer_while_loading(listener: socket.socket, wait_s: float) -> None:
+    """Serve one probe if one arrives within `wait_s`: liveness 200, everything else 503."""
+    if not select.select([listener], [], [], wait_s)[0]:
+        return
+    connection, _ = listener.accept()
+    try:
+        connection.settimeout(1.0)
+        head = connection.recv(65536)
+        parts = head.split(b" ", 2)
+        path = parts[1].split(b"?")[0].decode("latin-1") if len(parts) > 1 else "/"
+        status, content_type, body = LOADING_ANSWERS.get(path, STARTING) if parts[0] == b"GET" else STARTING
+        reason = http.client.responses[status]
+        connection.sendall(
+            f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+            f"Retry-After: 5\r\nConnection: close\r\n\r\n".encode()
+            + body
+        )
+    except OSError:
+        pass
+    finally:
+        connection.close()
 
 
 def triton_ready(port: int) -> bool:
@@ -57,6 +104,7 @@ class Supervisor:
         self.gunicorn: subprocess.Popen | None = None
         self.exit_codes: dict = {}
         self.stopping = False
+        self.listener: socket.socket | None = None
 
     # Signals: forward to the front child first so in-flight requests drain before Triton goes away.
     def on_signal(self, number: int, _frame: object) -> None:
@@ -102,9 +150,9 @@ class Supervisor:
             os.kill(child.pid, signal.SIGKILL)
             self.wait_exit(child, None)
 
-    def start(self, name: str, command: list[str], env: dict) -> subprocess.Popen:
+    def start(self, name: str, command: list[str], env: dict, pass_fds: tuple = ()) -> subprocess.Popen:
         # Own session: a terminal's Ctrl-C reaches the supervisor only, which then stops children in order.
-        child = subprocess.Popen(command, env=env, start_new_session=True)
+        child = subprocess.Popen(command, env=env, start_new_session=True, pass_fds=pass_fds)
         say(f"started {name} (pid {child.pid}): {' '.join(command)}")
         return child
 
@@ -121,12 +169,20 @@ class Supervisor:
             if time.monotonic() - started > self.settings.triton_ready_timeout_s:
                 say(f"tritonserver not ready after TRITON_READY_TIMEOUT={self.settings.triton_ready_timeout_s} s")
                 return False
-            time.sleep(0.2)
+            if self.listener is not None:
+                answer_while_loading(self.listener, 0.2)
+            else:
+                time.sleep(0.2)
         return False
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self.on_signal)
         signal.signal(signal.SIGINT, self.on_signal)
+        try:
+            self.listener = open_listener(self.settings.server_host, self.settings.server_port)
+        except OSError as error:
+            say(f"cannot listen on {self.settings.server_host}:{self.settings.server_port}: {error}")
+            return 2
         env = dict(
             os.environ,
             TRITON_MODEL_REPOSITORY=str(self.settings.triton_model_repository.resolve()),
@@ -137,7 +193,11 @@ class Supervisor:
             self.stop(self.triton, "tritonserver", TRITON_STOP_GRACE_S)
             return 0 if self.stopping else TRITON_FAILED
         env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="scoring-metrics-"))
-        self.gunicorn = self.start("gunicorn", gunicorn_command(), env)
+        listener_fd = self.listener.fileno()
+        env["SCORING_LISTEN_FD"] = str(listener_fd)
+        self.gunicorn = self.start("gunicorn", gunicorn_command(), env, pass_fds=(listener_fd,))
+        self.listener.close()  # Gunicorn holds the socket now
+        self.listener = None
         return self.watch()
 
     def watch(self) -> int:

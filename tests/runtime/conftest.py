@@ -119,7 +119,7 @@ def launch(
         "TRITON_MODEL_REPOSITORY": str(repository),
         "TRITONSERVER": str(host_tritonserver),
         "TRITON_HTTP_PORT": str(triton_port),
-        "TRITON_ARGS": "--allow-grpc=false --allow-metrics=false --http-address=127.0.0.1",
+        "TRITON_ARGS": "--allow-grpc=false --allow-metrics=false",
         "SERVER_HOST": "127.0.0.1",
         "SERVER_PORT": str(port),
         "PYTHONPATH": str(PROJECT_ROOT),

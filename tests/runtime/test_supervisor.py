@@ -90,3 +90,33 @@ def test_bad_setting_is_named(start_service: StartService) -> None:
     service: Service = start_service(wait=False, WORKER_COUNT="many")
     assert service.process.wait(timeout=30) == 2
     assert "WORKER_COUNT='many' is not an integer" in service.log()
+
+
+def test_slow_model_loading_liveness_200_readiness_503_then_seamless_handover(start_service, tmp_path) -> None:
+    from tests.model_factory import add_onnx_model, add_python_model, mlp_onnx
+
+    repository = tmp_path / "slow-models"
+    add_onnx_model(repository, "mlp", mlp_onnx())
+    add_python_model(repository, "slow", load_seconds=6)
+    service = start_service(wait=False, TRITON_MODEL_REPOSITORY=str(repository))
+    probes: list[tuple[int, int, int]] = []  # (liveness, readiness, score) while starting
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            liveness = service.request("GET", "/")[0]
+        except OSError:
+            liveness = -1
+        if liveness == -1 and not probes:
+            time.sleep(0.05)  # the supervisor has not bound the port yet
+            continue
+        readiness = service.request("GET", "/ready")[0]
+        score = service.request("POST", "/score", b'{"op": "echo"}')[0]
+        probes.append((liveness, readiness, score))
+        if readiness == 200:
+            break
+        time.sleep(0.1)
+    loading = [probe for probe in probes if probe[1] != 200]
+    assert len(loading) >= 10, probes  # several seconds of model loading were observed
+    assert all(probe == (200, 503, 503) for probe in loading), loading
+    assert probes[-1][1] == 200 and probes[-1][2] == 200
+    assert service.process.poll() is None
