@@ -101,7 +101,9 @@ class ImageTarget:
 
 
 @contextmanager
-def image_target(docker_client: docker.DockerClient, image: str, worker_count: int) -> Iterator[ImageTarget]:
+def image_target(
+    docker_client: docker.DockerClient, image: str, worker_count: int, **extra_environment: str
+) -> Iterator[ImageTarget]:
     port, triton_port = free_port(), free_port()
     environment = {
         "SERVER_HOST": "127.0.0.1",
@@ -109,6 +111,7 @@ def image_target(docker_client: docker.DockerClient, image: str, worker_count: i
         "TRITON_HTTP_PORT": str(triton_port),
         "TRITON_ARGS": TRITON_TEST_ARGS,
         "WORKER_COUNT": str(worker_count),
+        **extra_environment,
     }
     with running(docker_client, image, environment=environment, name=f"triton-kit-bench-{port}") as container:
         wait_for_http_ok(container, f"http://127.0.0.1:{port}/ready", 300)

@@ -1,7 +1,8 @@
 """Gunicorn settings from the environment (see scoring.settings); loaded with `-c python:scoring.gunicorn_conf`.
 
-gevent workers: one worker keeps many requests in flight to Triton (so its dynamic batcher can batch them) while
-tritonclient, itself built on gevent, shares a pooled client safely (see README, "Worker model").
+gevent workers (gevent's own WSGI server by default, measured cheapest per request): one worker keeps many requests
+in flight to Triton (so its dynamic batcher can batch them) and shares pooled connections safely (README, "Worker
+model").
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ class Settings:
             server_host=env.get("SERVER_HOST") or "0.0.0.0",
             server_port=_integer(env, "SERVER_PORT", 5001, minimum=1),
             worker_count=_integer(env, "WORKER_COUNT", 1, minimum=1),
-            worker_class=_choice(env, "WORKER_CLASS", "gevent", ("gevent", "gthread", "sync")),
+            worker_class=_choice(env, "WORKER_CLASS", "gevent_pywsgi", ("gevent_pywsgi", "gevent", "gthread", "sync")),
             worker_connections=_integer(env, "WORKER_CONNECTIONS", 256, minimum=1),
             worker_threads=_integer(env, "WORKER_THREADS", 32, minimum=1),
             worker_timeout_s=_integer(env, "WORKER_TIMEOUT", 300, minimum=1),

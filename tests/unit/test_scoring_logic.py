@@ -19,7 +19,7 @@ SETTINGS = Settings.from_env({})
 
 
 def test_defaults_follow_azure_ml() -> None:
-    assert (SETTINGS.server_port, SETTINGS.worker_count, SETTINGS.worker_class) == (5001, 1, "gevent")
+    assert (SETTINGS.server_port, SETTINGS.worker_count, SETTINGS.worker_class) == (5001, 1, "gevent_pywsgi")
     assert SETTINGS.max_request_bytes == 100 * 2**20
     assert SETTINGS.triton_url == "127.0.0.1:8000"
     assert SETTINGS.triton_auto_complete_args == ("--strict-model-config=false",)
@@ -30,7 +30,7 @@ def test_defaults_follow_azure_ml() -> None:
     [
         ("WORKER_COUNT", "two", "WORKER_COUNT='two' is not an integer"),
         ("SERVER_PORT", "0", "SERVER_PORT=0 must be >= 1"),
-        ("WORKER_CLASS", "eventlet", "WORKER_CLASS='eventlet' is not one of gevent, gthread, sync"),
+        ("WORKER_CLASS", "eventlet", "WORKER_CLASS='eventlet' is not one of gevent_pywsgi, gevent, gthread, sync"),
     ],
 )
 def test_bad_settings_name_the_variable(variable: str, value: str, text: str) -> None:
