@@ -22,7 +22,7 @@ from kit import PROJECT_ROOT
 from kit.containers import free_port, http_status, running, wait_for_http_ok
 from kit.pipeline import build_all
 from kit.render import BUILD_DIR
-from kit.smoke import TRITON_TEST_ARGS
+from kit.smoke import loopback_environment
 
 BENCH_VARIANTS = BUILD_DIR / "bench-variants"
 NO_BATCHING = 'parameters { key: "dynamic_batching" value { string_value: "off" } }\n'
@@ -105,14 +105,7 @@ def image_target(
     docker_client: docker.DockerClient, image: str, worker_count: int, **extra_environment: str
 ) -> Iterator[ImageTarget]:
     port, triton_port = free_port(), free_port()
-    environment = {
-        "SERVER_HOST": "127.0.0.1",
-        "SERVER_PORT": str(port),
-        "TRITON_HTTP_PORT": str(triton_port),
-        "TRITON_ARGS": TRITON_TEST_ARGS,
-        "WORKER_COUNT": str(worker_count),
-        **extra_environment,
-    }
+    environment = {**loopback_environment(port, triton_port), "WORKER_COUNT": str(worker_count), **extra_environment}
     with running(docker_client, image, environment=environment, name=f"triton-kit-bench-{port}") as container:
         wait_for_http_ok(container, f"http://127.0.0.1:{port}/ready", 300)
         yield ImageTarget(container, port, triton_port)

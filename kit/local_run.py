@@ -8,16 +8,11 @@ import docker
 
 from kit.containers import running, wait_for_http_ok
 from kit.progress import console
-from kit.smoke import READY_TIMEOUT_S, TRITON_TEST_ARGS
+from kit.smoke import READY_TIMEOUT_S, loopback_environment
 
 
 def run_locally(docker_client: docker.DockerClient, image: str, port: int, triton_port: int) -> None:
-    environment = {
-        "SERVER_HOST": "127.0.0.1",
-        "SERVER_PORT": str(port),
-        "TRITON_HTTP_PORT": str(triton_port),
-        "TRITON_ARGS": TRITON_TEST_ARGS,
-    }
+    environment = loopback_environment(port, triton_port)
     with running(docker_client, image, environment=environment, name=f"triton-kit-run-{port}") as container:
         console.print(f"run: started {image} as {container.name}; waiting for readiness")
         seconds = wait_for_http_ok(container, f"http://127.0.0.1:{port}/ready", READY_TIMEOUT_S)

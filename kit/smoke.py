@@ -23,6 +23,16 @@ READY_TIMEOUT_S = 300
 TRITON_TEST_ARGS = "--allow-grpc=false --allow-metrics=false"
 
 
+def loopback_environment(port: int, triton_port: int) -> dict[str, str]:
+    """Container settings for a run on the host network: scoring and Triton on 127.0.0.1, fixed free ports."""
+    return {
+        "SERVER_HOST": "127.0.0.1",
+        "SERVER_PORT": str(port),
+        "TRITON_HTTP_PORT": str(triton_port),
+        "TRITON_ARGS": TRITON_TEST_ARGS,
+    }
+
+
 class SmokeTestFailed(KitError):
     pass
 
@@ -96,12 +106,7 @@ def check_sample(port: int, folder: Path, sample: Sample) -> list[str]:
 
 def smoke_test(docker_client: docker.DockerClient, image: str, spec: ImageSpec, folder: Path) -> SmokeReport:
     port, triton_port = free_port(), free_port()
-    environment = {
-        "SERVER_HOST": "127.0.0.1",
-        "SERVER_PORT": str(port),
-        "TRITON_HTTP_PORT": str(triton_port),
-        "TRITON_ARGS": TRITON_TEST_ARGS,
-    }
+    environment = loopback_environment(port, triton_port)
     report = SmokeReport(samples_total=len(spec.samples))
     name = f"triton-kit-smoke-{spec.name}-{port}"
     with running(docker_client, image, environment=environment, name=name) as container:

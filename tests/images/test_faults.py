@@ -17,7 +17,7 @@ from docker.models.containers import Container
 
 from kit import PROJECT_ROOT
 from kit.containers import free_port, http_status, running, wait_for_http_ok
-from kit.smoke import TRITON_TEST_ARGS
+from kit.smoke import loopback_environment
 from kit.spec import load_spec, sample_request
 
 pytestmark = pytest.mark.docker
@@ -57,13 +57,7 @@ def is_program(argv: list[str], program: str) -> bool:
 @contextmanager
 def live(docker_client: docker.DockerClient, **environment: str) -> Iterator[Live]:
     port = free_port()
-    env = {
-        "SERVER_HOST": "127.0.0.1",
-        "SERVER_PORT": str(port),
-        "TRITON_HTTP_PORT": str(free_port()),
-        "TRITON_ARGS": TRITON_TEST_ARGS,
-        **environment,
-    }
+    env = {**loopback_environment(port, free_port()), **environment}
     with running(docker_client, IMAGE, environment=env, name=f"triton-kit-fault-{port}") as container:
         wait_for_http_ok(container, f"http://127.0.0.1:{port}/ready", 120)
         yield Live(container, port)
@@ -151,12 +145,7 @@ def health(container: Container) -> str:
 
 def test_healthcheck_moves_starting_healthy_unhealthy(built_examples, docker_client) -> None:
     port = free_port()
-    env = {
-        "SERVER_HOST": "127.0.0.1",
-        "SERVER_PORT": str(port),
-        "TRITON_HTTP_PORT": str(free_port()),
-        "TRITON_ARGS": TRITON_TEST_ARGS,
-    }
+    env = loopback_environment(port, free_port())
     # Docker's own probe on a short cadence for the test; the image's is 10 s with a 300 s start period.
     probe = {
         "test": ["CMD", "/usr/bin/python3", "-m", "scoring.healthcheck"],
