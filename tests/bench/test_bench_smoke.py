@@ -25,6 +25,7 @@ def test_bench_smoke_run_measures_every_path(tmp_path: Path) -> None:
         assert result["requests"] > 0 and result["errors"] == 0, (path, result)
     assert measured["score"]["front_end_cpu_us"] > 0
     assert measured["score"]["batching_factor"] is not None
+    assert measured["score-nobatch"]["batching_factor"] == 1.0  # config parameter dynamic_batching=off holds
     assert report["machine"]["cores"] >= 1
     assert (tmp_path / raw.name.replace(".json", ".png")).stat().st_size > 0
     assert "## Goals" in (tmp_path / raw.name.replace(".json", ".md")).read_text()
