@@ -144,6 +144,8 @@ class ScoringApp:
 
     def run_argument(self, environ: dict[str, Any]) -> object:
         method = environ.get("REQUEST_METHOD", "GET")
+        if method == "POST" and not self.script.wants_raw_request:  # the common case: no query string to parse
+            return read_body(environ, self.settings.max_request_bytes).decode("utf-8")
         query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
         if self.script.wants_raw_request:
             return RawRequest(
@@ -153,9 +155,7 @@ class ScoringApp:
                 args=query,
                 data=read_body(environ, self.settings.max_request_bytes) if method == "POST" else b"",
             )
-        if method == "GET":
-            return json.dumps(query)
-        return read_body(environ, self.settings.max_request_bytes).decode("utf-8")
+        return json.dumps(query)
 
 
 def request_headers(environ: dict[str, Any]) -> dict[str, str]:

@@ -60,14 +60,18 @@ class TritonClient:
         self._shared: triton_http.InferenceServerClient | None = None
         self._per_thread = threading.local()
         self._metadata: dict[str, dict] = {}
+        self._tensor_types: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
         self._wire = WireClient(self._url, max_idle=self._concurrency)
 
     def _make(self, concurrency: int) -> triton_http.InferenceServerClient:
         return triton_http.InferenceServerClient(self._url, concurrency=concurrency, **self._options)
 
-    def client(self) -> triton_http.InferenceServerClient:
+    def _ensure_this_process(self) -> None:
         if os.getpid() != self._pid:  # created before a fork: never reuse the parent's sockets
             self._reset()
+
+    def client(self) -> triton_http.InferenceServerClient:
+        self._ensure_this_process()
         if gevent_patched():
             if self._shared is None:
                 with self._lock:
@@ -97,6 +101,17 @@ class TritonClient:
             metadata = self._metadata[model_name] = self.client().get_model_metadata(model_name)
         return metadata
 
+    def tensor_types(self, model_name: str) -> tuple[dict[str, str], dict[str, str]]:
+        """Input and output datatypes by name, derived once per model (the hot path only looks them up)."""
+        types = self._tensor_types.get(model_name)
+        if types is None:
+            metadata = self.model_metadata(model_name)
+            types = self._tensor_types[model_name] = (
+                {tensor["name"]: tensor["datatype"] for tensor in metadata["inputs"]},
+                {tensor["name"]: tensor["datatype"] for tensor in metadata["outputs"]},
+            )
+        return types
+
     def infer_numpy(
         self,
         model_name: str,
@@ -105,8 +120,7 @@ class TritonClient:
         binary_data: bool = True,
     ) -> dict[str, np.ndarray]:
         """Infer with numpy arrays; datatypes come from the model's metadata, tensors travel as binary data."""
-        metadata = self.model_metadata(model_name)
-        datatypes = {tensor["name"]: tensor["datatype"] for tensor in metadata["inputs"]}
+        datatypes, output_types = self.tensor_types(model_name)
         unknown = sorted(set(inputs) - set(datatypes))
         if unknown:
             raise ValueError(f"model {model_name!r} has no input(s) {unknown}; it takes {sorted(datatypes)}")
@@ -114,14 +128,12 @@ class TritonClient:
             name: np.asarray(values, dtype=None if datatypes[name] == "BYTES" else triton_to_np_dtype(datatypes[name]))
             for name, values in inputs.items()
         }
-        names = list(outputs) if outputs else [tensor["name"] for tensor in metadata["outputs"]]
-        output_types = {tensor["name"]: tensor["datatype"] for tensor in metadata["outputs"]}
+        names = list(outputs) if outputs else list(output_types)
         numeric = all(datatypes[name] != "BYTES" for name in arrays) and all(
             output_types.get(name) != "BYTES" for name in names
         )
         if binary_data and numeric:
-            if os.getpid() != self._pid:
-                self._reset()
+            self._ensure_this_process()
             return self._wire.infer(
                 model_name, [(name, datatypes[name], array) for name, array in arrays.items()], names
             )
