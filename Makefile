@@ -33,7 +33,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 engine: venv
-	$(PY) -m kit.engine
+	$(PY) -m kit.docker.engine
 
 base: engine
 	BASE=$(BASE) $(PY) build.py base
@@ -45,8 +45,7 @@ render: venv
 	BASE=$(BASE) $(PY) build.py render $(or $(IMAGES),$(NAME))
 
 push: engine
-	@test -n "$(REGISTRY)" || { echo "usage: make push REGISTRY=host[:port][/ns] [REGISTRY2=...] [IMAGES=...]"; exit 2; }
-	$(PY) build.py push $(IMAGES) --registry "$(REGISTRY)" $(if $(REGISTRY2),--registry "$(REGISTRY2)")
+	$(PY) build.py push $(IMAGES) $(if $(REGISTRY),--registry "$(REGISTRY)") $(if $(REGISTRY2),--registry "$(REGISTRY2)")
 
 run: engine
 	@test -n "$(IMAGE)" || { echo "usage: make run IMAGE=name [PORT=5001]"; exit 2; }

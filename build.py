@@ -14,9 +14,9 @@ from kit.progress import console
 
 
 def command_base(arguments: argparse.Namespace) -> int:
-    from kit.base_image import build_cpu_base
-    from kit.bases import resolve_base
-    from kit.docker_client import DockerImages, client
+    from kit.base.cpu_base import build_cpu_base
+    from kit.docker.client import DockerImages, client
+    from kit.spec.bases import resolve_base
 
     docker_client = client()
     resolved = resolve_base(arguments.base, DockerImages(docker_client))
@@ -35,9 +35,9 @@ def command_list(_: argparse.Namespace) -> int:
 
 
 def command_render(arguments: argparse.Namespace) -> int:
-    from kit.docker_client import client
+    from kit.context.render import render_context
+    from kit.docker.client import client
     from kit.pipeline import plan_images, prepare_inputs
-    from kit.render import render_context
 
     docker_client = client()
     for plan in plan_images(docker_client, arguments.names, arguments.base):
@@ -50,7 +50,7 @@ def command_render(arguments: argparse.Namespace) -> int:
 
 
 def command_build(arguments: argparse.Namespace) -> int:
-    from kit.docker_client import client
+    from kit.docker.client import client
     from kit.pipeline import build_all, image_folders
 
     docker_client = client()
@@ -63,23 +63,26 @@ def command_build(arguments: argparse.Namespace) -> int:
 
 
 def command_push(arguments: argparse.Namespace) -> int:
-    from kit.docker_client import client
+    from kit.docker.client import client
     from kit.pipeline import image_folders
-    from kit.push import push_images
-    from kit.spec import load_spec
+    from kit.release.push import push_images
+    from kit.spec.image import load_spec
 
-    names = [load_spec(folder).name for folder in image_folders(arguments.names)]
-    for pushed in push_images(client(), names, [registry for registry in arguments.registry if registry]):
+    specs = [load_spec(folder) for folder in image_folders(arguments.names)]
+    requested = [registry for registry in arguments.registry if registry]
+    # REGISTRY=... wins; otherwise each image's own `registries:` from image.yaml.
+    targets = {spec.name: requested or spec.registries for spec in specs}
+    for pushed in push_images(client(), targets):
         console.print(f"pushed {pushed.reference} {pushed.digest}")
     return 0
 
 
 def command_run(arguments: argparse.Namespace) -> int:
-    from kit.containers import free_port
-    from kit.docker_client import client
-    from kit.local_run import run_locally
+    from kit.docker.client import client
+    from kit.docker.containers import free_port
     from kit.pipeline import image_folders
-    from kit.spec import load_spec
+    from kit.release.local_run import run_locally
+    from kit.spec.image import load_spec
 
     spec = load_spec(image_folders([arguments.image])[0])
     run_locally(client(), f"{spec.name}:{spec.version}", arguments.port or 5001, arguments.triton_port or free_port())
@@ -87,8 +90,8 @@ def command_run(arguments: argparse.Namespace) -> int:
 
 
 def command_clean(_: argparse.Namespace) -> int:
-    from kit.clean import clean
-    from kit.docker_client import client
+    from kit.docker.client import client
+    from kit.release.clean import clean
 
     clean(client())
     return 0

@@ -18,7 +18,7 @@ import numpy as np
 from bench.load import Body, LoadResult, run_wrk
 from bench.report import write_report
 from bench.targets import MODELS, ImageTarget, Model, build_images, image_target, peer_target
-from kit.docker_client import client
+from kit.docker.client import client
 
 PATHS = ("direct-json", "direct-binary", "score", "peer", "score-nobatch")
 

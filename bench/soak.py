@@ -14,7 +14,7 @@ from pathlib import Path
 from bench.load import run_wrk
 from bench.run import request_bodies
 from bench.targets import MODELS, build_images, image_target
-from kit.docker_client import client
+from kit.docker.client import client
 
 REQUESTS = 20_000
 CONCURRENCY = 64

@@ -19,10 +19,10 @@ import yaml
 from docker.models.containers import Container
 
 from kit import PROJECT_ROOT
-from kit.containers import free_port, http_status, running, wait_for_http_ok
+from kit.context.render import BUILD_DIR
+from kit.docker.containers import free_port, http_status, running, wait_for_http_ok
 from kit.pipeline import build_all
-from kit.render import BUILD_DIR
-from kit.smoke import loopback_environment
+from kit.verify.smoke import loopback_environment
 
 BENCH_VARIANTS = BUILD_DIR / "bench-variants"
 NO_BATCHING = 'parameters { key: "dynamic_batching" value { string_value: "off" } }\n'

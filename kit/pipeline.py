@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,17 +10,18 @@ from docker.errors import ImageNotFound
 from rich.table import Table
 
 from kit import PROJECT_ROOT
-from kit.base_image import build_cpu_base
-from kit.bases import AUTO, PROFILES, BaseProfile, ResolvedBase, resolve_base
-from kit.docker_build import BuildResult, build_image
-from kit.docker_client import DockerImages
+from kit.base.cpu_base import build_cpu_base
+from kit.context.render import ImageInputs, git_revision, git_source, render_context, short_revision
+from kit.context.runtime_wheels import image_wheels, scoring_wheels
+from kit.docker.build import BuildResult, build_image
+from kit.docker.client import DockerImages
 from kit.errors import KitError
 from kit.progress import console
-from kit.render import BUILD_DIR, ImageInputs, git_revision, git_source, render_context, short_revision
-from kit.repository import check_repository
-from kit.runtime_wheels import image_wheels, scoring_wheels
-from kit.smoke import SmokeReport, smoke_test
-from kit.spec import ExplicitBase, ImageSpec, load_spec
+from kit.release.record import TestedRecord, forget
+from kit.spec.bases import AUTO, PROFILES, BaseProfile, ResolvedBase, resolve_base
+from kit.spec.image import ExplicitBase, ImageSpec, load_spec
+from kit.spec.repository import check_repository
+from kit.verify.smoke import SmokeReport, smoke_test
 
 IMAGES_DIR = PROJECT_ROOT / "images"
 
@@ -98,10 +98,11 @@ def plan_images(docker_client: docker.DockerClient, names: list[str], requested_
     return plans
 
 
-def ensure_base(docker_client: docker.DockerClient, plan: ImagePlan) -> str:
-    """The base image id, building the embedded cpu base when needed."""
-    if plan.profile.embedded and plan.base_image == plan.profile.image:
+def ensure_base(docker_client: docker.DockerClient, plan: ImagePlan, built: set[str]) -> str:
+    """The base image id, building the embedded cpu base when needed (at most once per run)."""
+    if plan.profile.embedded and plan.base_image == plan.profile.image and plan.base_image not in built:
         build_cpu_base(docker_client)
+        built.add(plan.base_image)
     try:
         return str(docker_client.images.get(plan.base_image).id)
     except ImageNotFound:
@@ -122,18 +123,13 @@ def prepare_inputs(plan: ImagePlan, base_digest: str) -> ImageInputs:
     )
 
 
-def record_path(name: str) -> Path:
-    """Kept beside (not inside) build/<name>/, which every render replaces."""
-    return BUILD_DIR / ".tested" / f"{name}.json"
-
-
-def build_and_test(docker_client: docker.DockerClient, plan: ImagePlan) -> ImageOutcome:
+def build_and_test(docker_client: docker.DockerClient, plan: ImagePlan, built_bases: set[str]) -> ImageOutcome:
     outcome = ImageOutcome(plan)
     spec = plan.spec
-    base_digest = ensure_base(docker_client, plan)
+    base_digest = ensure_base(docker_client, plan, built_bases)
     inputs = prepare_inputs(plan, base_digest)
     context = render_context(inputs)
-    record_path(spec.name).unlink(missing_ok=True)  # a new build is untested until its smoke test passes
+    forget(spec.name)
     candidate = f"{spec.name}:{short_revision()}"
     result = build_image(docker_client, context, [candidate], label=spec.name)
     outcome.build, outcome.build_seconds = result, result.seconds
@@ -147,9 +143,7 @@ def build_and_test(docker_client: docker.DockerClient, plan: ImagePlan) -> Image
         outcome.error = "\n".join(outcome.report.failures)
         return outcome
     docker_client.images.get(result.image_id).tag(spec.name, spec.version)
-    record = {"image_id": result.image_id, "tags": [inputs.tag, candidate], "revision": inputs.revision}
-    record_path(spec.name).parent.mkdir(parents=True, exist_ok=True)
-    record_path(spec.name).write_text(json.dumps(record, indent=2) + "\n")
+    TestedRecord(result.image_id, [inputs.tag, candidate], inputs.revision).write(spec.name)
     return outcome
 
 
@@ -172,14 +166,15 @@ def summary(outcomes: list[ImageOutcome]) -> Table:
 
 def build_all(docker_client: docker.DockerClient, names: list[str], requested_base: str) -> list[ImageOutcome]:
     plans = plan_images(docker_client, names, requested_base)
-    outcomes = []
+    outcomes, built_bases = [], set[str]()
     for plan in plans:
         try:
-            outcome = build_and_test(docker_client, plan)
+            outcome = build_and_test(docker_client, plan, built_bases)
         except KitError as error:
             outcome = ImageOutcome(plan, error=str(error))
         if outcome.error:
-            console.print(f"[bold red]{plan.spec.name} failed[/]:\n{outcome.error}")
+            console.print(f"{plan.spec.name} failed:", style="bold red")
+            console.print(outcome.error)
         outcomes.append(outcome)
     console.print(summary(outcomes))
     return outcomes

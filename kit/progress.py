@@ -6,7 +6,8 @@ import time
 
 from rich.console import Console
 
-console = Console(highlight=False, soft_wrap=True)
+# markup=False: progress lines carry user text such as `tritonclient[http]`, which rich would take for markup.
+console = Console(highlight=False, soft_wrap=True, markup=False)
 
 
 class Stopwatch:

@@ -11,10 +11,10 @@ import docker
 import pytest
 from docker.models.containers import Container
 
-from kit.base_image import build_cpu_base
-from kit.bases import CPU
-from kit.containers import free_port, running
-from kit.docker_build import BuildResult
+from kit.base.cpu_base import build_cpu_base
+from kit.docker.build import BuildResult
+from kit.docker.containers import free_port, running
+from kit.spec.bases import CPU
 
 
 @pytest.fixture(scope="session")

@@ -14,10 +14,10 @@ import onnxruntime as ort
 import pytest
 import tritonclient.http as triton_http
 
-from kit.base_image import build_cpu_base
-from kit.bases import CPU
-from kit.containers import ContainerExited, ReadinessTimeout, http_status, wait_for_http_ok
-from kit.docker_build import BuildResult
+from kit.base.cpu_base import build_cpu_base
+from kit.docker.build import BuildResult
+from kit.docker.containers import ContainerExited, ReadinessTimeout, http_status, wait_for_http_ok
+from kit.spec.bases import CPU
 from tests.docker.conftest import StartTriton, TritonContainer
 from tests.model_factory import add_corrupt_onnx_model, add_onnx_model, add_python_model, mlp_onnx
 

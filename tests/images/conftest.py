@@ -12,9 +12,9 @@ from pathlib import Path
 import docker
 import pytest
 
-from kit.containers import free_port, http_status
+from kit.context.render import BUILD_DIR
+from kit.docker.containers import free_port, http_status
 from kit.pipeline import ImageOutcome, build_all
-from kit.render import BUILD_DIR
 
 EXAMPLE = "mlp-classifier"
 

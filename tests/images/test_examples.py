@@ -12,9 +12,10 @@ import yaml
 from docker.errors import ImageNotFound
 
 from kit import PROJECT_ROOT
-from kit.pipeline import ImageOutcome, build_all, record_path
-from kit.smoke import check_sample
-from kit.spec import load_spec
+from kit.pipeline import ImageOutcome, build_all
+from kit.release.record import record_path
+from kit.spec.image import load_spec
+from kit.verify.smoke import check_sample
 
 pytestmark = pytest.mark.docker
 EXAMPLE_FOLDER = PROJECT_ROOT / "images" / "mlp-classifier"
@@ -34,7 +35,7 @@ def test_every_example_is_built_and_tested(built_examples: dict[str, ImageOutcom
 
 def test_compose_started_container_serves_health_and_score(docker_services, compose_ports, docker_client) -> None:
     port = compose_ports["SERVER_PORT"]
-    from kit.containers import http_status
+    from kit.docker.containers import http_status
 
     docker_services.wait_until_responsive(
         check=lambda: http_status(f"http://127.0.0.1:{port}/ready") == 200, timeout=180.0, pause=0.5

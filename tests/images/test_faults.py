@@ -16,9 +16,9 @@ import pytest
 from docker.models.containers import Container
 
 from kit import PROJECT_ROOT
-from kit.containers import free_port, http_status, running, wait_for_http_ok
-from kit.smoke import loopback_environment
-from kit.spec import load_spec, sample_request
+from kit.docker.containers import free_port, http_status, running, wait_for_http_ok
+from kit.spec.image import load_spec, sample_request
+from kit.verify.smoke import loopback_environment
 
 pytestmark = pytest.mark.docker
 IMAGE = "mlp-classifier:1.0.0"

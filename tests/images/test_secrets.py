@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from kit import PROJECT_ROOT
-from kit.render import BUILD_DIR
+from kit.context.render import BUILD_DIR
 from tests.images.conftest import Registry
 
 pytestmark = pytest.mark.docker

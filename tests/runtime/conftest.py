@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from kit import PROJECT_ROOT
-from kit.containers import free_port
-from kit.host_triton import ensure_host_triton
+from kit.docker.containers import free_port
 from tests.model_factory import add_onnx_model, add_python_model, mlp_onnx
+from tests.support.host_triton import ensure_host_triton
 
 APPS = Path(__file__).parent / "apps"
 READY_TIMEOUT_S = 90

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from jinja2 import UndefinedError
 
-from kit.base_image import render_dockerfile
-from kit.lint import hadolint
-from kit.rootfs import PULLED_ROOTFS, Rootfs, debootstrap_tag
-from kit.templates import render
+from kit.base.cpu_base import render_dockerfile
+from kit.base.rootfs import PULLED_ROOTFS, Rootfs, debootstrap_tag
+from kit.context.lint import hadolint
+from kit.context.templates import render
 
 WHEELS = [
     Path("numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"),

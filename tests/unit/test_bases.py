@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from kit.bases import CPU, NGC_20_09, PROFILES, UnknownBaseError, resolve_base
+from kit.spec.bases import CPU, NGC_20_09, PROFILES, UnknownBaseError, resolve_base
 
 
 @dataclass
@@ -62,6 +62,6 @@ def test_unknown_profile_lists_choices() -> None:
 
 
 def test_profiles_describe_their_python() -> None:
-    assert not NGC_20_09.python_at_least_3_9 and not NGC_20_09.has_python_backend
-    assert CPU.python_at_least_3_9 and CPU.has_python_backend and CPU.embedded
+    assert not NGC_20_09.has_python_backend
+    assert CPU.has_python_backend and CPU.embedded
     assert "--strict-model-config=false" in NGC_20_09.auto_complete_args

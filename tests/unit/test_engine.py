@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kit import engine
+from kit.docker import engine
 
 
 def test_stale_pidfile_is_not_a_running_daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

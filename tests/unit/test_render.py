@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from kit import PROJECT_ROOT
-from kit.bases import CPU, NGC_20_09, PROFILES, BaseProfile
-from kit.lint import hadolint
-from kit.render import ImageInputs, dockerfile_text, render_context
-from kit.spec import load_spec
+from kit.context.lint import hadolint
+from kit.context.render import ImageInputs, dockerfile_text, render_context
+from kit.spec.bases import CPU, NGC_20_09, PROFILES, BaseProfile
+from kit.spec.image import load_spec
 
 EXPECTED = PROJECT_ROOT / "tests" / "expected"
 EXAMPLES = sorted(path.parent for path in (PROJECT_ROOT / "images").glob("*/image.yaml"))

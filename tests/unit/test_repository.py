@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kit.bases import CPU, NGC_20_09
-from kit.repository import RepositoryError, check_repository, config_fields
+from kit.spec.bases import CPU, NGC_20_09
+from kit.spec.repository import RepositoryError, check_repository, config_fields
 
 
 def make(root: Path, files: dict[str, str]) -> Path:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from kit import PROJECT_ROOT
-from kit.spec import ExplicitBase, SpecError, load_spec
+from kit.spec.image import ExplicitBase, SpecError, load_spec
 
 EXAMPLE = PROJECT_ROOT / "images" / "mlp-classifier"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kit.wheelhouse import WheelSet, pinned_versions
+from kit.context.wheelhouse import WheelSet, pinned_versions
 
 
 def test_pinned_versions_normalises_names() -> None:

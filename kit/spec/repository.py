@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from kit.bases import BaseProfile
 from kit.errors import KitError
+from kit.spec.bases import BaseProfile
 
 # Default model file (or folder) name -> the backend that serves it.
 MODEL_FILES = {

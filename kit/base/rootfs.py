@@ -12,7 +12,7 @@ from pathlib import Path
 import docker
 from docker.errors import ImageNotFound
 
-from kit.docker_client import DockerImages
+from kit.docker.client import DockerImages
 from kit.errors import KitError
 from kit.progress import Stopwatch, console
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+from kit import PROJECT_ROOT
+
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
 
 environment = Environment(
     loader=FileSystemLoader(str(TEMPLATES_DIR)),

@@ -34,13 +34,6 @@ class BaseProfile:
     scoring_python_version: str
     # Pins the base already provides to the scoring Python (not installed again).
     base_provides: tuple[str, ...]
-    # Name of an existing account with uid 1000 to run as; None: the Dockerfile creates one.
-    uid_1000_user: str | None
-
-    @property
-    def python_at_least_3_9(self) -> bool:
-        major, minor = (int(part) for part in self.python_version.split(".")[:2])
-        return (major, minor) >= (3, 9)
 
 
 NGC_20_09 = BaseProfile(
@@ -58,7 +51,6 @@ NGC_20_09 = BaseProfile(
     scoring_python_path="/opt/scoring/python/bin/python3",
     scoring_python_version="3.11",
     base_provides=(),
-    uid_1000_user=None,
 )
 
 CPU = BaseProfile(
@@ -83,7 +75,6 @@ CPU = BaseProfile(
     scoring_python_path="/usr/bin/python3",
     scoring_python_version="3.11",
     base_provides=(CPU_NUMPY_PIN,),
-    uid_1000_user=None,
 )
 
 PROFILES: dict[str, BaseProfile] = {profile.name: profile for profile in (NGC_20_09, CPU)}

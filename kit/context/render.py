@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kit import PROJECT_ROOT, __version__
-from kit.base_image import link_or_copy
-from kit.bases import BaseProfile
-from kit.spec import SPEC_FILE, ImageSpec
-from kit.templates import render
+from kit.base.cpu_base import link_or_copy
+from kit.context.templates import render
+from kit.spec.bases import BaseProfile
+from kit.spec.image import SPEC_FILE, ImageSpec
 
 BUILD_DIR = PROJECT_ROOT / "build"
 SCORING_PACKAGE = PROJECT_ROOT / "scoring"

@@ -10,11 +10,12 @@ from pathlib import Path
 import docker
 
 from kit import PROJECT_ROOT, __version__
-from kit.bases import CPU, CPU_NUMPY_PIN
-from kit.docker_build import BuildResult, build_image
-from kit.rootfs import PACKAGES, Rootfs, ensure_rootfs
-from kit.templates import render
-from kit.wheelhouse import WheelSet, fill, pinned_versions
+from kit.base.rootfs import PACKAGES, Rootfs, ensure_rootfs
+from kit.context.templates import render
+from kit.context.wheelhouse import WheelSet, fill, pinned_versions
+from kit.docker.build import BuildResult, build_image
+from kit.progress import console
+from kit.spec.bases import CPU, CPU_NUMPY_PIN
 
 TRITON_WHEEL = WheelSet(("nvidia-pytriton==0.7.0",), CPU.python_version, CPU.wheel_platforms, with_dependencies=False)
 # What the python-based onnxruntime backend imports inside the base.
@@ -74,6 +75,7 @@ def write_context(context: BaseContext, directory: Path = CONTEXT_DIR) -> Path:
 
 def prepare_context(docker_client: docker.DockerClient) -> BaseContext:
     rootfs = ensure_rootfs(docker_client)
+    console.print(f"base-cpu: root file system {rootfs.image} ({rootfs.origin})")
     (triton_wheel,) = fill(WHEELHOUSE / "triton", TRITON_WHEEL)
     backend_wheels = fill(WHEELHOUSE / "backend", BACKEND_WHEELS)
     return BaseContext(rootfs, triton_wheel, backend_wheels)

@@ -6,8 +6,8 @@ import hashlib
 from pathlib import Path
 
 from kit import PROJECT_ROOT
-from kit.bases import BaseProfile
-from kit.wheelhouse import WheelSet, fill, pinned_versions
+from kit.context.wheelhouse import WheelSet, fill, pinned_versions
+from kit.spec.bases import BaseProfile
 
 SCORING_REQUIREMENTS = (
     "gunicorn==27.0.1",

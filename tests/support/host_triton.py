@@ -9,11 +9,11 @@ import zipfile
 from pathlib import Path
 
 from kit import PROJECT_ROOT
-from kit.base_image import BACKEND_SOURCE, BACKEND_WHEELS, TRITON_WHEEL, WHEELHOUSE
-from kit.bases import CPU
+from kit.base.cpu_base import BACKEND_SOURCE, BACKEND_WHEELS, TRITON_WHEEL, WHEELHOUSE
+from kit.context.templates import render
+from kit.context.wheelhouse import fill
 from kit.errors import KitError
-from kit.templates import render
-from kit.wheelhouse import fill
+from kit.spec.bases import CPU
 
 HOST_ROOT = PROJECT_ROOT / ".cache" / "triton-host"
 LIBPYTHON = Path(f"/usr/lib/x86_64-linux-gnu/libpython{CPU.python_version}.so.1.0")

@@ -10,8 +10,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from kit.bases import AUTO, PROFILES
 from kit.errors import KitError
+from kit.spec.bases import AUTO, PROFILES
 
 SPEC_FILE = "image.yaml"
 NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")

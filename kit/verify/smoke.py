@@ -12,10 +12,9 @@ from urllib.parse import urlencode
 
 import docker
 
-from kit.containers import free_port, http_status, log_tail, running, wait_for_http_ok
-from kit.errors import KitError
+from kit.docker.containers import free_port, http_status, log_tail, running, wait_for_http_ok
 from kit.progress import console
-from kit.spec import ImageSpec, Sample, sample_expected, sample_request
+from kit.spec.image import ImageSpec, Sample, sample_expected, sample_request
 
 READY_TIMEOUT_S = 300
 # Triton binds 127.0.0.1 by default (TRITON_LOCALHOST_ONLY); gRPC and metrics off so parallel containers on the
@@ -31,10 +30,6 @@ def loopback_environment(port: int, triton_port: int) -> dict[str, str]:
         "TRITON_HTTP_PORT": str(triton_port),
         "TRITON_ARGS": TRITON_TEST_ARGS,
     }
-
-
-class SmokeTestFailed(KitError):
-    pass
 
 
 @dataclass

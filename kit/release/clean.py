@@ -7,9 +7,9 @@ import shutil
 import docker
 from docker.errors import APIError, NotFound
 
-from kit.containers import OWNER_LABEL
+from kit.context.render import BUILD_DIR
+from kit.docker.containers import OWNER_LABEL
 from kit.progress import console
-from kit.render import BUILD_DIR
 
 # Labels the kit's own templates put on what it builds.
 KIT_IMAGE_LABELS = ("io.triton-kit.image", "io.triton-kit.triton-version")

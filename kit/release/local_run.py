@@ -1,17 +1,29 @@
-"""`make run IMAGE=name`: start one tested image locally, print how to call it, remove it on Ctrl-C."""
+"""`make run IMAGE=name`: start one tested image, print how to call it, remove it on Ctrl-C, SIGTERM or SIGHUP."""
 
 from __future__ import annotations
 
+import signal
 import time
+from types import FrameType
 
 import docker
 
-from kit.containers import running, wait_for_http_ok
+from kit.docker.containers import running, wait_for_http_ok
 from kit.progress import console
-from kit.smoke import READY_TIMEOUT_S, loopback_environment
+from kit.verify.smoke import READY_TIMEOUT_S, loopback_environment
+
+
+class StopRequested(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a closed terminal, `timeout`, a CI step): clean up as on Ctrl-C."""
+
+
+def stop_on_signal(signum: int, _frame: FrameType | None) -> None:
+    raise StopRequested(signal.Signals(signum).name)
 
 
 def run_locally(docker_client: docker.DockerClient, image: str, port: int, triton_port: int) -> None:
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop_on_signal)
     environment = loopback_environment(port, triton_port)
     with running(docker_client, image, environment=environment, name=f"triton-kit-run-{port}") as container:
         console.print(f"run: started {image} as {container.name}; waiting for readiness")
@@ -29,6 +41,6 @@ def run_locally(docker_client: docker.DockerClient, image: str, port: int, trito
                     console.print(f"run: container stopped ({container.attrs['State']['ExitCode']})")
                     return
                 time.sleep(1)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # also StopRequested
             console.print("run: stopping")
             container.stop(timeout=30)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -11,8 +10,8 @@ import docker
 from docker.errors import APIError, ImageNotFound
 
 from kit.errors import KitError
-from kit.pipeline import record_path
 from kit.progress import console
+from kit.release.record import TestedRecord, record_path
 
 REGISTRY = re.compile(r"^[A-Za-z0-9.-]+(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
 
@@ -36,18 +35,18 @@ def check_registry(registry: str) -> str:
 
 def tested_image(docker_client: docker.DockerClient, name: str) -> tuple[str, list[str]]:
     """The image id and tags recorded by a passing smoke test, if they still name the same image."""
-    path = record_path(name)
-    if not path.is_file():
+    record = TestedRecord.read(name)
+    if record is None:
+        path = record_path(name)
         raise PushError(f"{name}: no passing smoke test on record ({path}); run `make build IMAGES={name}` first")
-    record = json.loads(path.read_text())
-    for tag in record["tags"]:
+    for tag in record.tags:
         try:
             current = docker_client.images.get(tag).id
         except ImageNotFound:
             raise PushError(f"{name}: {tag} is gone; rebuild with `make build IMAGES={name}`") from None
-        if current != record["image_id"]:
+        if current != record.image_id:
             raise PushError(f"{name}: {tag} now names an image that was not tested; rebuild it")
-    return record["image_id"], record["tags"]
+    return record.image_id, record.tags
 
 
 def auth_from_environment() -> dict[str, str] | None:
@@ -82,15 +81,20 @@ def verify(docker_client: docker.DockerClient, reference: str, digest: str, regi
         raise PushError(f"{registry}: {reference} has digest {remote.id}, but the push reported {digest}")
 
 
-def push_images(docker_client: docker.DockerClient, names: list[str], registries: list[str]) -> list[Pushed]:
-    if not registries:
-        raise PushError("no registry given: make push REGISTRY=host[:port][/ns] [REGISTRY2=...]")
-    targets = [check_registry(registry) for registry in registries]
-    tested = {name: tested_image(docker_client, name) for name in names}  # refuse before pushing anything
+def push_images(docker_client: docker.DockerClient, registries_by_image: dict[str, list[str]]) -> list[Pushed]:
+    """Push each tested image to its registries; every image and registry is checked before anything is pushed."""
+    targets = {}
+    for name, registries in registries_by_image.items():
+        if not registries:
+            raise PushError(
+                f"{name}: no registry: make push REGISTRY=host[:port][/ns] or list `registries:` in its image.yaml"
+            )
+        targets[name] = [check_registry(registry) for registry in registries]
+    tested = {name: tested_image(docker_client, name) for name in registries_by_image}
     pushed = []
     for name, (image_id, tags) in tested.items():
         image = docker_client.images.get(image_id)
-        for registry in targets:
+        for registry in targets[name]:
             for tag in tags:
                 version = tag.rpartition(":")[2]
                 repository = f"{registry}/{name}"

@@ -1,0 +1,1 @@
+"""Stage 2, the build context: Dockerfile templates, wheelhouse and the rendered build/<image>/ folder."""

@@ -1,0 +1,1 @@
+"""Stage 6, manifests that run a tested image on a cluster."""

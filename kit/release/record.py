@@ -1,0 +1,44 @@
+"""The tested record: written only after a passing smoke test, read by push and deploy to find what may ship."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from kit.context.render import BUILD_DIR
+
+RECORDS_DIR = BUILD_DIR / ".tested"  # beside (not inside) build/<name>/, which every render replaces
+
+
+@dataclass(frozen=True)
+class TestedRecord:
+    __test__ = False  # not a pytest test class despite the name
+
+    image_id: str
+    tags: list[str]
+    revision: str
+    digests: dict[str, str] = field(default_factory=dict)  # registry reference -> digest, filled by push
+
+    def write(self, name: str) -> Path:
+        path = record_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        return path
+
+    @classmethod
+    def read(cls, name: str) -> TestedRecord | None:
+        path = record_path(name)
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text())
+        return cls(data["image_id"], list(data["tags"]), data.get("revision", ""), dict(data.get("digests", {})))
+
+
+def record_path(name: str) -> Path:
+    return RECORDS_DIR / f"{name}.json"
+
+
+def forget(name: str) -> None:
+    """A new build is untested until its smoke test passes."""
+    record_path(name).unlink(missing_ok=True)

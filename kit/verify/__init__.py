@@ -1,0 +1,1 @@
+"""Stage 4, the smoke test: a built image answers its samples before anything is tagged or pushed."""
