@@ -4,16 +4,21 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from typing import Any
 
 from docker.errors import DockerException
 
-from kit.errors import KitError
-from kit.progress import console
+from kit.errors import ExitCode, KitError
+from kit.progress import configure_console, console
+
+# What a verb hands back for --json (one document on stdout; logs go to stderr).
+Result = tuple[int, dict[str, Any]]
 
 
-def command_base(arguments: argparse.Namespace) -> int:
+def command_base(arguments: argparse.Namespace) -> Result:
     from kit.base.cpu_base import build_cpu_base
     from kit.docker.client import DockerImages, client
     from kit.spec.bases import resolve_base
@@ -21,35 +26,39 @@ def command_base(arguments: argparse.Namespace) -> int:
     docker_client = client()
     resolved = resolve_base(arguments.base, DockerImages(docker_client))
     console.print(resolved.describe())
+    document: dict[str, Any] = {"profile": resolved.profile.name, "image": resolved.profile.image}
     if resolved.profile.embedded:
-        build_cpu_base(docker_client)
-    return 0
+        document["image_id"] = build_cpu_base(docker_client).image_id
+    return 0, document
 
 
-def command_list(_: argparse.Namespace) -> int:
+def command_list(_: argparse.Namespace) -> Result:
     from kit.pipeline import image_folders
 
-    for folder in image_folders([]):
-        console.print(folder.name)
-    return 0
+    names = [folder.name for folder in image_folders([])]
+    for name in names:
+        console.print(name)
+    return 0, {"images": names}
 
 
-def command_render(arguments: argparse.Namespace) -> int:
+def command_render(arguments: argparse.Namespace) -> Result:
     from kit.context.render import render_context
     from kit.docker.client import client
     from kit.pipeline import plan_images, prepare_inputs
 
     docker_client = client()
+    contexts = {}
     for plan in plan_images(docker_client, arguments.names, arguments.base):
         try:
             digest = str(docker_client.images.get(plan.base_image).id)
         except DockerException:
             digest = "unavailable"  # rendering needs no base; building does
-        console.print(f"render: {plan.spec.name} -> {render_context(prepare_inputs(plan, digest))}")
-    return 0
+        contexts[plan.spec.name] = str(render_context(prepare_inputs(plan, digest)))
+        console.print(f"render: {plan.spec.name} -> {contexts[plan.spec.name]}")
+    return 0, {"contexts": contexts}
 
 
-def command_build(arguments: argparse.Namespace) -> int:
+def command_build(arguments: argparse.Namespace) -> Result:
     from kit.docker.client import client
     from kit.pipeline import build_all, image_folders
 
@@ -57,12 +66,13 @@ def command_build(arguments: argparse.Namespace) -> int:
     if not arguments.names and not image_folders([]):
         command_base(arguments)
         console.print("build: nothing to build: no images/<name>/image.yaml yet")
-        return 0
+        return 0, {"images": []}
     outcomes = build_all(docker_client, arguments.names, arguments.base)
-    return 1 if any(outcome.error for outcome in outcomes) else 0
+    code = max((outcome.exit_code for outcome in outcomes), default=ExitCode.OK)
+    return code, {"images": [outcome.document() for outcome in outcomes]}
 
 
-def command_push(arguments: argparse.Namespace) -> int:
+def command_push(arguments: argparse.Namespace) -> Result:
     from kit.docker.client import client
     from kit.pipeline import image_folders
     from kit.release.push import push_images
@@ -72,12 +82,13 @@ def command_push(arguments: argparse.Namespace) -> int:
     requested = [registry for registry in arguments.registry if registry]
     # REGISTRY=... wins; otherwise each image's own `registries:` from image.yaml.
     targets = {spec.name: requested or spec.registries for spec in specs}
-    for pushed in push_images(client(), targets):
-        console.print(f"pushed {pushed.reference} {pushed.digest}")
-    return 0
+    pushed = push_images(client(), targets)
+    for item in pushed:
+        console.print(f"pushed {item.reference} {item.digest}")
+    return 0, {"pushed": [{"reference": item.reference, "digest": item.digest} for item in pushed]}
 
 
-def command_run(arguments: argparse.Namespace) -> int:
+def command_run(arguments: argparse.Namespace) -> Result:
     from kit.docker.client import client
     from kit.docker.containers import free_port
     from kit.pipeline import image_folders
@@ -86,20 +97,35 @@ def command_run(arguments: argparse.Namespace) -> int:
 
     spec = load_spec(image_folders([arguments.image])[0])
     run_locally(client(), f"{spec.name}:{spec.version}", arguments.port or 5001, arguments.triton_port or free_port())
-    return 0
+    return 0, {"image": f"{spec.name}:{spec.version}"}
 
 
-def command_clean(_: argparse.Namespace) -> int:
+def command_clean(_: argparse.Namespace) -> Result:
     from kit.docker.client import client
     from kit.release.clean import clean
 
     clean(client())
-    return 0
+    return 0, {}
+
+
+def command_init(arguments: argparse.Namespace) -> Result:
+    from pathlib import Path
+
+    from kit.scaffold import scaffold
+
+    folder = scaffold(Path(arguments.folder), Path(arguments.model), arguments.name)
+    console.print(f"init: wrote {folder}/ (image.yaml, score.py, triton/, samples/); next: make build IMAGES={folder}")
+    return 0, {"folder": str(folder)}
 
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="build.py", description=__doc__)
-    root.add_argument("--base", default=os.environ.get("BASE", "auto"), help="auto (default), cpu or ngc-20.09")
+    root.add_argument("--base", default=os.environ.get("BASE", "auto"), help="auto (default) or a profile name")
+    root.add_argument("--json", action="store_true", help="print one result document on stdout; logs on stderr")
+    root.add_argument(
+        "--progress", choices=("auto", "plain"), default=os.environ.get("PROGRESS", "auto"),
+        help="plain: no colours or terminal control codes (CI logs); NO_COLOR is honoured either way",
+    )  # fmt: skip
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser("base", help="resolve the base profile and build the embedded cpu base if it is used")
     commands.add_parser("list", help="list image folders under images/")
@@ -114,6 +140,10 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "0")))
     run.add_argument("--triton-port", type=int, default=0)
     commands.add_parser("clean", help="remove the kit's containers, images and build/ folders")
+    init = commands.add_parser("init", help="scaffold a new image folder from an ONNX model")
+    init.add_argument("folder", help="the new image folder (must not exist or be empty)")
+    init.add_argument("--model", required=True, help="path of the model.onnx to serve")
+    init.add_argument("--name", help="Docker repository name (default: from the folder name)")
     return root
 
 
@@ -125,21 +155,28 @@ HANDLERS = {
     "push": command_push,
     "run": command_run,
     "clean": command_clean,
+    "init": command_init,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
+    configure_console(plain=arguments.progress == "plain", to_stderr=arguments.json)
+    document: dict[str, Any] = {}
     try:
-        return HANDLERS[arguments.command](arguments)
+        code, document = HANDLERS[arguments.command](arguments)
     except KitError as error:
-        console.print(f"error: {error}", markup=False)
-        return 2
+        console.print(f"error: {error}")
+        code, document = error.exit_code, {"error": str(error)}
     except DockerException as error:
-        console.print(f"error: the Docker engine did not answer ({error}); run `make engine` first", markup=False)
-        return 2
+        message = f"the Docker engine did not answer ({error}); run `make engine` first"
+        console.print(f"error: {message}")
+        code, document = ExitCode.ENGINE, {"error": message}
     except KeyboardInterrupt:
-        return 130
+        code = ExitCode.INTERRUPTED
+    if arguments.json:
+        print(json.dumps({"command": arguments.command, "exit_code": int(code), **document}, indent=2))
+    return int(code)
 
 
 if __name__ == "__main__":

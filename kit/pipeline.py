@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import docker
 from docker.errors import ImageNotFound
@@ -11,11 +12,12 @@ from rich.table import Table
 
 from kit import PROJECT_ROOT
 from kit.base.cpu_base import build_cpu_base
+from kit.context import standalone_python
 from kit.context.render import ImageInputs, git_revision, git_source, render_context, short_revision
 from kit.context.runtime_wheels import image_wheels, scoring_wheels
 from kit.docker.build import BuildResult, build_image
 from kit.docker.client import DockerImages
-from kit.errors import KitError
+from kit.errors import ExitCode, KitError
 from kit.progress import console
 from kit.release.record import TestedRecord, forget
 from kit.spec.bases import AUTO, PROFILES, BaseProfile, ResolvedBase, resolve_base
@@ -42,6 +44,30 @@ class ImageOutcome:
     report: SmokeReport | None = None
     build: BuildResult | None = None
     error: str = ""
+    exit_code: ExitCode = ExitCode.OK
+    tags: list[str] = field(default_factory=list)
+
+    def fail(self, error: str, exit_code: ExitCode) -> ImageOutcome:
+        self.error, self.exit_code = error, exit_code
+        return self
+
+    def document(self) -> dict[str, Any]:
+        """The `--json` result for this image."""
+        report = self.report
+        return {
+            "name": self.plan.spec.name,
+            "version": self.plan.spec.version,
+            "base": {"profile": self.plan.profile.name, "image": self.plan.base_image},
+            "result": "tested" if not self.error else "failed",
+            "exit_code": int(self.exit_code),
+            "image_id": self.build.image_id if self.build else None,
+            "tags": self.tags,
+            "size_bytes": round(self.size_mb * 1e6),
+            "build_seconds": round(self.build_seconds, 3),
+            "ready_seconds": round(report.ready_seconds, 3) if report else None,
+            "samples": {"passed": report.samples_passed, "total": report.samples_total} if report else None,
+            "error": self.error or None,
+        }
 
 
 def image_folders(names: list[str]) -> list[Path]:
@@ -137,14 +163,28 @@ def build_and_test(docker_client: docker.DockerClient, plan: ImagePlan, built_ba
     try:
         outcome.report = smoke_test(docker_client, result.image_id, spec, plan.folder)
     except KitError as error:
-        outcome.error = str(error)
-        return outcome
+        return outcome.fail(str(error), ExitCode.SMOKE_TEST)
     if not outcome.report.passed:
-        outcome.error = "\n".join(outcome.report.failures)
-        return outcome
+        return outcome.fail("\n".join(outcome.report.failures), ExitCode.SMOKE_TEST)
     docker_client.images.get(result.image_id).tag(spec.name, spec.version)
-    TestedRecord(result.image_id, [inputs.tag, candidate], inputs.revision).write(spec.name)
+    outcome.tags = [inputs.tag, candidate]
+    TestedRecord(result.image_id, outcome.tags, inputs.revision).write(spec.name)
     return outcome
+
+
+def check_build_inputs(
+    plans: list[ImagePlan], python_cache: Path = standalone_python.CACHE_DIR, python_url: str = standalone_python.URL
+) -> None:
+    """What a build needs beyond what render needs, checked before any `docker build`."""
+    problems = []
+    for plan in plans:
+        if plan.profile.scoring_python == "standalone":
+            try:
+                standalone_python.ensure_standalone_python(python_cache, python_url)
+            except KitError as error:
+                problems.append(f"{plan.spec.name} (base {plan.profile.name}): {error}")
+    if problems:
+        raise KitError("cannot build; nothing was built:\n" + "\n".join(problems))
 
 
 def summary(outcomes: list[ImageOutcome]) -> Table:
@@ -166,12 +206,13 @@ def summary(outcomes: list[ImageOutcome]) -> Table:
 
 def build_all(docker_client: docker.DockerClient, names: list[str], requested_base: str) -> list[ImageOutcome]:
     plans = plan_images(docker_client, names, requested_base)
+    check_build_inputs(plans)
     outcomes, built_bases = [], set[str]()
     for plan in plans:
         try:
             outcome = build_and_test(docker_client, plan, built_bases)
         except KitError as error:
-            outcome = ImageOutcome(plan, error=str(error))
+            outcome = ImageOutcome(plan).fail(str(error), error.exit_code)
         if outcome.error:
             console.print(f"{plan.spec.name} failed:", style="bold red")
             console.print(outcome.error)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ import docker
 
 from kit import PROJECT_ROOT, __version__
 from kit.base.rootfs import PACKAGES, Rootfs, ensure_rootfs
+from kit.context.files import link_or_copy
 from kit.context.templates import render
 from kit.context.wheelhouse import WheelSet, fill, pinned_versions
 from kit.docker.build import BuildResult, build_image
@@ -48,14 +48,6 @@ def render_dockerfile(rootfs: Rootfs, triton_wheel: str, backend_wheels: list[Pa
         backend_pins={name: version for name, version in versions.items() if name in requested},
         wheel_versions=versions,
     )
-
-
-def link_or_copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
 
 
 def write_context(context: BaseContext, directory: Path = CONTEXT_DIR) -> Path:

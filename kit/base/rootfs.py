@@ -13,7 +13,7 @@ import docker
 from docker.errors import ImageNotFound
 
 from kit.docker.client import DockerImages
-from kit.errors import KitError
+from kit.errors import BuildFailed
 from kit.progress import Stopwatch, console
 
 PULLED_ROOTFS = "debian:bookworm-slim"
@@ -36,7 +36,7 @@ def debootstrap_tag() -> str:
     return f"triton-kit/debian-rootfs:{SUITE}-{digest}"
 
 
-class RootfsError(KitError):
+class RootfsError(BuildFailed):
     pass
 
 

@@ -8,15 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kit import PROJECT_ROOT, __version__
-from kit.base.cpu_base import link_or_copy
+from kit.context import standalone_python
+from kit.context.files import link_or_copy
 from kit.context.templates import render
 from kit.spec.bases import BaseProfile
 from kit.spec.image import SPEC_FILE, ImageSpec
 
 BUILD_DIR = PROJECT_ROOT / "build"
 SCORING_PACKAGE = PROJECT_ROOT / "scoring"
-STANDALONE_PYTHON_DIR = PROJECT_ROOT / ".cache" / "standalone-python"
-STANDALONE_PYTHON_ARCHIVE = "cpython-3.11.10+20241016-x86_64-unknown-linux-gnu-install_only.tar.gz"
 SKIPPED = ("__pycache__", ".pytest_cache")
 
 
@@ -69,7 +68,7 @@ def dockerfile_text(inputs: ImageInputs) -> str:
         entry_script=spec.entry_script,
         environment=dict(sorted(spec.environment.items())),
         has_image_wheels=bool(inputs.image_wheels),
-        standalone_python_archive=STANDALONE_PYTHON_ARCHIVE,
+        standalone_python_archive=standalone_python.ARCHIVE,
         source=inputs.source,
         revision=inputs.revision,
         kit_version=__version__,
@@ -107,9 +106,9 @@ def render_context(inputs: ImageInputs, directory: Path | None = None) -> Path:
         for wheel in wheels:
             link_or_copy(wheel, directory / "wheels" / group / wheel.name)
     standalone = inputs.profile.scoring_python == "standalone"
-    archive = STANDALONE_PYTHON_DIR / STANDALONE_PYTHON_ARCHIVE
-    if standalone and archive.exists():
-        link_or_copy(archive, directory / "python" / STANDALONE_PYTHON_ARCHIVE)
+    archive = standalone_python.cached_archive() if standalone else None
+    if archive is not None:  # render and lint work without it; build checks for it first (ensure_standalone_python)
+        link_or_copy(archive, directory / "python" / standalone_python.ARCHIVE)
     (directory / "Dockerfile").write_text(dockerfile_text(inputs))
     (directory / ".dockerignore").write_text(render("image/dockerignore.j2", standalone=standalone))
     (directory / "docker-compose.yml").write_text(

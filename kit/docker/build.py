@@ -9,7 +9,7 @@ from pathlib import Path
 import docker
 from docker.errors import APIError
 
-from kit.errors import KitError
+from kit.errors import BuildFailed
 from kit.progress import Stopwatch, console
 
 STEP_LINE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
@@ -34,7 +34,7 @@ class BuildResult:
         return [step.number for step in self.steps if step.cached]
 
 
-class BuildError(KitError):
+class BuildError(BuildFailed):
     def __init__(self, label: str, message: str, log: list[str]) -> None:
         tail = "\n".join(log[-25:])
         super().__init__(f"{label}: docker build failed: {message}\nlast build output:\n{tail}")

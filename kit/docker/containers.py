@@ -14,16 +14,16 @@ import docker
 from docker.errors import NotFound
 from docker.models.containers import Container
 
-from kit.errors import KitError
+from kit.errors import SmokeTestFailed
 
 OWNER_LABEL = "io.triton-kit.owner"
 
 
-class ContainerExited(KitError):
+class ContainerExited(SmokeTestFailed):
     pass
 
 
-class ReadinessTimeout(KitError):
+class ReadinessTimeout(SmokeTestFailed):
     pass
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import docker
 from docker.errors import DockerException
 
-from kit.errors import KitError
+from kit.errors import EngineUnavailable
 
 DOCKERD_LOG = Path(os.environ.get("KIT_DOCKERD_LOG", "/var/log/triton-kit/dockerd.log"))
 DOCKERD_PIDFILE = Path("/var/run/docker.pid")
@@ -21,7 +21,7 @@ DOCKERD_ARGS = ("--bridge=none", "--iptables=false", "--ip-masq=false")
 START_TIMEOUT_S = 60.0
 
 
-class EngineError(KitError):
+class EngineError(EngineUnavailable):
     """The Docker engine cannot be reached or started; the message says what to do."""
 
 

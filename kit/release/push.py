@@ -9,14 +9,14 @@ from dataclasses import dataclass
 import docker
 from docker.errors import APIError, ImageNotFound
 
-from kit.errors import KitError
+from kit.errors import PushFailed
 from kit.progress import console
 from kit.release.record import TestedRecord, record_path
 
 REGISTRY = re.compile(r"^[A-Za-z0-9.-]+(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
 
 
-class PushError(KitError):
+class PushError(PushFailed):
     pass
 
 

@@ -77,7 +77,32 @@ CPU = BaseProfile(
     base_provides=(CPU_NUMPY_PIN,),
 )
 
-PROFILES: dict[str, BaseProfile] = {profile.name: profile for profile in (NGC_20_09, CPU)}
+# A current NGC release (facts from NVIDIA's 24.12 release notes; never pulled or built here: rendered and linted).
+NGC_24_12 = BaseProfile(
+    name="ngc-24.12",
+    image="nvcr.io/nvidia/tritonserver:24.12-py3",
+    triton_version="2.53.0",
+    os_release="Ubuntu 24.04",
+    python_version="3.12",
+    has_python_backend=True,
+    # Auto-complete is Triton's default since 2.x (--disable-auto-complete-config turns it off): no flag needed.
+    auto_complete_args=(),
+    embedded=False,
+    wheel_platforms=(
+        "manylinux2014_x86_64",
+        "manylinux_2_17_x86_64",
+        "manylinux_2_28_x86_64",
+        "manylinux_2_34_x86_64",
+        "manylinux_2_35_x86_64",
+        "manylinux_2_39_x86_64",
+    ),
+    scoring_python="base",
+    scoring_python_path="/usr/bin/python3",
+    scoring_python_version="3.12",
+    base_provides=(),
+)
+
+PROFILES: dict[str, BaseProfile] = {profile.name: profile for profile in (NGC_20_09, NGC_24_12, CPU)}
 AUTO = "auto"
 
 

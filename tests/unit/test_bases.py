@@ -57,7 +57,7 @@ def test_forced_profiles_never_probe(name: str) -> None:
 
 
 def test_unknown_profile_lists_choices() -> None:
-    with pytest.raises(UnknownBaseError, match=r"auto, ngc-20\.09, cpu"):
+    with pytest.raises(UnknownBaseError, match=r"auto, ngc-20\.09, ngc-24\.12, cpu"):
         resolve_base("gpu", KnownImages())
 
 

@@ -11,7 +11,7 @@ import yaml
 from kit import PROJECT_ROOT
 from kit.context.lint import hadolint
 from kit.context.render import ImageInputs, dockerfile_text, render_context
-from kit.spec.bases import CPU, NGC_20_09, PROFILES, BaseProfile
+from kit.spec.bases import CPU, NGC_20_09, NGC_24_12, PROFILES, BaseProfile
 from kit.spec.image import load_spec
 
 EXPECTED = PROJECT_ROOT / "tests" / "expected"
@@ -44,7 +44,7 @@ def tree(directory: Path) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize("profile", [CPU, NGC_20_09], ids=lambda profile: profile.name)
+@pytest.mark.parametrize("profile", [CPU, NGC_20_09, NGC_24_12], ids=lambda profile: profile.name)
 def test_expected_dockerfile(profile: BaseProfile) -> None:
     rendered = dockerfile_text(fixed_inputs(PROJECT_ROOT / "images" / "mlp-classifier", profile))
     expected_path = EXPECTED / f"mlp-classifier.{profile.name}.Dockerfile"

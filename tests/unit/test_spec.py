@@ -64,7 +64,7 @@ def test_bad_name_explains_the_rule(image_folder: Path) -> None:
 
 def test_unknown_base_lists_choices(image_folder: Path) -> None:
     edit(image_folder, base="gpu")
-    assert "base" in error_for(image_folder) and "auto, ngc-20.09, cpu" in error_for(image_folder)
+    assert "base" in error_for(image_folder) and "auto, ngc-20.09, ngc-24.12, cpu" in error_for(image_folder)
 
 
 def test_explicit_base_image(image_folder: Path) -> None:
