@@ -11,7 +11,7 @@ from kit import PROJECT_ROOT, __version__
 from kit.context import standalone_python
 from kit.context.files import link_or_copy
 from kit.context.templates import render
-from kit.spec.bases import BaseProfile
+from kit.spec.bases import SHARED_NETWORK_TRITON_ARGS, BaseProfile
 from kit.spec.image import SPEC_FILE, ImageSpec
 
 BUILD_DIR = PROJECT_ROOT / "build"
@@ -112,6 +112,11 @@ def render_context(inputs: ImageInputs, directory: Path | None = None) -> Path:
     (directory / "Dockerfile").write_text(dockerfile_text(inputs))
     (directory / ".dockerignore").write_text(render("image/dockerignore.j2", standalone=standalone))
     (directory / "docker-compose.yml").write_text(
-        render("image/docker-compose.yml.j2", name=spec.name, image=inputs.tag)
+        render(
+            "image/docker-compose.yml.j2",
+            name=spec.name,
+            image=inputs.tag,
+            triton_args=" ".join(SHARED_NETWORK_TRITON_ARGS),
+        )
     )
     return directory

@@ -74,7 +74,7 @@ def how_to_start_docker() -> str:
         "No Docker engine answers and this kit can only start one as root on Debian/Ubuntu.\n"
         "Start Docker yourself, then run the command again, e.g.:\n"
         "  sudo apt-get install -y docker.io docker-compose docker-registry debootstrap\n"
-        "  sudo dockerd --bridge=none --iptables=false --ip-masq=false &\n"
+        f"  sudo dockerd {' '.join(DOCKERD_ARGS)} &\n"
         "or point DOCKER_HOST at an engine you can use (Docker Desktop, rootless dockerd)."
     )
 

@@ -102,6 +102,10 @@ NGC_24_12 = BaseProfile(
     base_provides=(),
 )
 
+# Triton flags for kit-started containers and test servers that share the host network: gRPC and metrics off, so
+# parallel containers never compete for those ports.
+SHARED_NETWORK_TRITON_ARGS = ("--allow-grpc=false", "--allow-metrics=false")
+
 PROFILES: dict[str, BaseProfile] = {profile.name: profile for profile in (NGC_20_09, NGC_24_12, CPU)}
 AUTO = "auto"
 

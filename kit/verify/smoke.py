@@ -14,12 +14,12 @@ import docker
 
 from kit.docker.containers import free_port, http_status, log_tail, running, wait_for_http_ok
 from kit.progress import console
+from kit.spec.bases import SHARED_NETWORK_TRITON_ARGS
 from kit.spec.image import ImageSpec, Sample, sample_expected, sample_request
 
 READY_TIMEOUT_S = 300
-# Triton binds 127.0.0.1 by default (TRITON_LOCALHOST_ONLY); gRPC and metrics off so parallel containers on the
-# host network never compete for their ports.
-TRITON_TEST_ARGS = "--allow-grpc=false --allow-metrics=false"
+# Triton binds 127.0.0.1 by default (TRITON_LOCALHOST_ONLY).
+TRITON_TEST_ARGS = " ".join(SHARED_NETWORK_TRITON_ARGS)
 
 
 def loopback_environment(port: int, triton_port: int) -> dict[str, str]:

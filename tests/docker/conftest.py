@@ -14,7 +14,7 @@ from docker.models.containers import Container
 from kit.base.cpu_base import build_cpu_base
 from kit.docker.build import BuildResult
 from kit.docker.containers import free_port, running
-from kit.spec.bases import CPU
+from kit.spec.bases import CPU, SHARED_NETWORK_TRITON_ARGS
 
 
 @pytest.fixture(scope="session")
@@ -54,8 +54,7 @@ def start_triton(docker_client: docker.DockerClient, cpu_base: BuildResult) -> S
             *CPU.auto_complete_args,
             f"--http-port={port}",
             "--http-address=127.0.0.1",
-            "--allow-grpc=false",
-            "--allow-metrics=false",
+            *SHARED_NETWORK_TRITON_ARGS,
         ]
         volumes = {str(repository): {"bind": "/models", "mode": "ro"}}
         with running(docker_client, CPU.image, command=command, volumes=volumes) as container:

@@ -19,6 +19,7 @@ import pytest
 
 from kit import PROJECT_ROOT
 from kit.docker.containers import free_port
+from kit.spec.bases import SHARED_NETWORK_TRITON_ARGS
 from tests.model_factory import add_onnx_model, add_python_model, mlp_onnx
 from tests.support.host_triton import ensure_host_triton
 
@@ -119,7 +120,7 @@ def launch(
         "TRITON_MODEL_REPOSITORY": str(repository),
         "TRITONSERVER": str(host_tritonserver),
         "TRITON_HTTP_PORT": str(triton_port),
-        "TRITON_ARGS": "--allow-grpc=false --allow-metrics=false",
+        "TRITON_ARGS": " ".join(SHARED_NETWORK_TRITON_ARGS),
         "SERVER_HOST": "127.0.0.1",
         "SERVER_PORT": str(port),
         "PYTHONPATH": str(PROJECT_ROOT),
