@@ -9,7 +9,8 @@ BASE ?= auto
 IMAGES ?=
 PYTEST_ARGS ?=
 
-.PHONY: help venv engine base build render push run models bench bench-venv soak test test-unit lint clean
+.PHONY: help venv engine base build render push run manifests rehearse deploy-venv haproxy kubectl models bench bench-venv soak \
+	test test-unit lint clean
 
 help:
 	@echo "make build   validate, build and smoke-test every image in images/ (prepares engine and base)"
@@ -20,6 +21,8 @@ help:
 	@echo "make render  write build/<name>/ (Dockerfile + context) for IMAGES=... or NAME=..."
 	@echo "make push    push tested images: REGISTRY=host[:port][/ns] [REGISTRY2=...]"
 	@echo "make run     run one image locally: IMAGE=name [PORT=5001]"
+	@echo "make manifests  Kubernetes/KServe/Azure ML files in build/<name>/deploy/ [IMAGES=...] [REGISTRY=...]"
+	@echo "make rehearse   IMAGE=name: 3 replicas behind HAProxy, rolling replacement under load [REPLICAS=3]"
 	@echo "make bench   scoring vs direct Triton vs the azureml peer, batching on/off (bench/results/)"
 	@echo "make clean   remove the kit's containers, images, build/ and the virtual environment"
 
@@ -51,12 +54,39 @@ run: engine
 	@test -n "$(IMAGE)" || { echo "usage: make run IMAGE=name [PORT=5001]"; exit 2; }
 	$(PY) build.py run $(IMAGE) $(if $(PORT),--port $(PORT))
 
+manifests: venv
+	$(PY) build.py manifests $(IMAGES) $(if $(REGISTRY),--registry "$(REGISTRY)")
+
+rehearse: engine haproxy
+	@test -n "$(IMAGE)" || { echo "usage: make rehearse IMAGE=name [REPLICAS=3] (build it first: make build IMAGES=name)"; exit 2; }
+	$(PY) build.py rehearse $(IMAGE) $(if $(REPLICAS),--replicas $(REPLICAS))
+
+# The rehearsal's load balancer: HAProxy from Debian, bound to 127.0.0.1 only.
+haproxy:
+	@command -v haproxy >/dev/null || { test "$$(id -u)" = 0 || { echo "error: haproxy missing; run as root or apt-get install haproxy"; exit 1; }; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends haproxy >/dev/null; }
+
+# `kubectl kustomize` renders the overlays in tests/deploy; Debian's kubernetes-client when the machine lacks kubectl.
+kubectl:
+	@command -v kubectl >/dev/null || { test "$$(id -u)" = 0 || { echo "error: kubectl missing; run as root or install kubectl"; exit 1; }; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends kubernetes-client >/dev/null; }
+
+# Offline validators for the manifests (kubernetes-validate, checkov, azure-ai-ml): their pins clash with the kit's,
+# so they live in their own environment; tests/deploy calls their command-line tools.
+DEPLOY_VENV := .venv-deploy
+$(DEPLOY_VENV)/.installed: tests/deploy/requirements.txt
+	$(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/deploy/requirements.txt
+	@touch $@
+
+deploy-venv: $(DEPLOY_VENV)/.installed
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 # pytest exits 5 when it collected no tests: that is a failure here, never a pass.
-test: engine lint models bench-venv
+test: engine lint models bench-venv deploy-venv haproxy kubectl
 	@set +e; $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$status
 
@@ -66,7 +96,7 @@ test-unit: venv
 # Removes the kit's containers, images and build/ (through Docker when it answers), then local caches of tools.
 clean:
 	@if [ -x $(PY) ]; then $(PY) build.py clean || true; fi
-	rm -rf build $(VENV) $(BENCH_VENV) .pytest_cache .ruff_cache
+	rm -rf build $(VENV) $(BENCH_VENV) $(DEPLOY_VENV) .pytest_cache .ruff_cache
 
 # The peer for make bench (azureml-inference-server-http) lives in its own environment, apart from the kit's.
 BENCH_VENV := .venv-bench

@@ -88,6 +88,37 @@ def command_push(arguments: argparse.Namespace) -> Result:
     return 0, {"pushed": [{"reference": item.reference, "digest": item.digest} for item in pushed]}
 
 
+def command_manifests(arguments: argparse.Namespace) -> Result:
+    from kit.deploy.manifests import write_manifests
+    from kit.pipeline import image_folders
+    from kit.release.push import check_registry
+    from kit.spec.image import load_spec
+
+    registry = check_registry(arguments.registry) if arguments.registry else ""
+    written = {}
+    for folder in image_folders(arguments.names):
+        spec = load_spec(folder)
+        written[spec.name] = str(write_manifests(spec, registry))
+        console.print(f"manifests: {spec.name} -> {written[spec.name]}")
+    return 0, {"manifests": written}
+
+
+def command_rehearse(arguments: argparse.Namespace) -> Result:
+    from dataclasses import asdict
+
+    from kit.deploy.rehearse import RehearsalPlan, rehearse
+    from kit.docker.client import client
+    from kit.pipeline import image_folders
+    from kit.spec.image import load_spec
+
+    folder = image_folders([arguments.image])[0]
+    plan = RehearsalPlan(replicas=arguments.replicas, phase_s=arguments.phase_seconds, rate=arguments.rate)
+    report = rehearse(client(), load_spec(folder), folder, plan)
+    # A failed request during the rollout is a failed behaviour check of the image, like a failed smoke test.
+    code = ExitCode.OK if report.passed else ExitCode.SMOKE_TEST
+    return code, {"rehearsal": {**asdict(report), "passed": report.passed}}
+
+
 def command_run(arguments: argparse.Namespace) -> Result:
     from kit.docker.client import client
     from kit.docker.containers import free_port
@@ -135,6 +166,14 @@ def parser() -> argparse.ArgumentParser:
     push = commands.add_parser("push", help="push tested images to one or more registries and verify digests")
     push.add_argument("names", nargs="*", help="image names (default: all)")
     push.add_argument("--registry", action="append", default=[], help="host[:port][/namespace]; repeatable")
+    manifests = commands.add_parser("manifests", help="write build/<name>/deploy/ (Kubernetes, KServe, Azure ML)")
+    manifests.add_argument("names", nargs="*", help="image names (default: all)")
+    manifests.add_argument("--registry", default=os.environ.get("REGISTRY", ""), help="host[:port][/namespace]")
+    rehearse = commands.add_parser("rehearse", help="rolling replacement of replicas behind HAProxy under load")
+    rehearse.add_argument("image")
+    rehearse.add_argument("--replicas", type=int, default=3)
+    rehearse.add_argument("--phase-seconds", type=float, default=15.0, help="load before and after the rollout")
+    rehearse.add_argument("--rate", type=float, default=40.0, help="requests per second, steady")
     run = commands.add_parser("run", help="run one tested image locally until Ctrl-C")
     run.add_argument("image")
     run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "0")))
@@ -153,6 +192,8 @@ HANDLERS = {
     "render": command_render,
     "build": command_build,
     "push": command_push,
+    "manifests": command_manifests,
+    "rehearse": command_rehearse,
     "run": command_run,
     "clean": command_clean,
     "init": command_init,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import docker
 from docker.errors import APIError, ImageNotFound
@@ -81,6 +81,13 @@ def verify(docker_client: docker.DockerClient, reference: str, digest: str, regi
         raise PushError(f"{registry}: {reference} has digest {remote.id}, but the push reported {digest}")
 
 
+def record_pushed(name: str, reference: str, digest: str) -> None:
+    """Adds the verified digest to the tested record, so `make manifests` can name the image by digest."""
+    record = TestedRecord.read(name)
+    if record is not None:
+        replace(record, digests={**record.digests, reference: digest}).write(name)
+
+
 def push_images(docker_client: docker.DockerClient, registries_by_image: dict[str, list[str]]) -> list[Pushed]:
     """Push each tested image to its registries; every image and registry is checked before anything is pushed."""
     targets = {}
@@ -103,5 +110,6 @@ def push_images(docker_client: docker.DockerClient, registries_by_image: dict[st
                 digest = push_reference(docker_client, repository, version, registry)
                 verify(docker_client, f"{repository}:{version}", digest, registry)
                 console.print(f"push: {repository}:{version} verified {digest}")
+                record_pushed(name, f"{repository}:{version}", digest)
                 pushed.append(Pushed(f"{repository}:{version}", digest))
     return pushed

@@ -60,6 +60,66 @@ class Sample(Strict):
         return self
 
 
+CPU_QUANTITY = re.compile(r"^(\d+m|\d+(\.\d{1,3})?)$")
+MEMORY_QUANTITY = re.compile(r"^\d+(Ki|Mi|Gi|Ti)$")
+MEMORY_FACTORS = {"Ki": 1, "Mi": 1024, "Gi": 1024**2, "Ti": 1024**3}
+
+
+class DeploySpec(Strict):
+    """image.yaml `deploy:` (optional): what `make manifests` puts into the Kubernetes, KServe and Azure ML files."""
+
+    namespace: str = "scoring"
+    replicas: int = Field(default=2, ge=1, le=100, description="replicas at rest (the autoscaler's minimum)")
+    max_replicas: int = Field(default=6, ge=1, le=1000, description="the autoscaler's maximum")
+    target_cpu_utilization: int = Field(default=70, ge=10, le=100, description="autoscaling target, % of cpu")
+    cpu: str = Field(default="1", description="cpu request, e.g. 500m or 2")
+    memory: str = Field(default="1Gi", description="memory request, e.g. 1Gi")
+    cpu_limit: str = "2"
+    memory_limit: str = "2Gi"
+    gpu: int = Field(default=0, ge=0, le=16, description="nvidia.com/gpu per replica")
+    azureml_instance_type: str = Field(default="Standard_DS3_v2", pattern=r"^[A-Za-z0-9_]+$")
+
+    @field_validator("namespace")
+    @classmethod
+    def namespace_name(cls, value: str) -> str:
+        if not re.match(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", value):
+            raise ValueError("use lower-case letters, digits and - (a Kubernetes namespace), e.g. scoring")
+        return value
+
+    @field_validator("cpu", "cpu_limit", mode="before")
+    @classmethod
+    def cpu_quantity(cls, value: Any) -> Any:
+        value = str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        if not isinstance(value, str) or not CPU_QUANTITY.match(value):
+            raise ValueError(f"{value!r} is not a cpu quantity; write millicores like 500m or cores like 1 or 1.5")
+        return value
+
+    @field_validator("memory", "memory_limit")
+    @classmethod
+    def memory_quantity(cls, value: str) -> str:
+        if not MEMORY_QUANTITY.match(value):
+            raise ValueError(f"{value!r} is not a memory quantity; write 512Mi, 2Gi (binary units Ki, Mi, Gi, Ti)")
+        return value
+
+    @model_validator(mode="after")
+    def limits_cover_requests(self) -> DeploySpec:
+        if self.max_replicas < self.replicas:
+            raise ValueError(f"max_replicas ({self.max_replicas}) is below replicas ({self.replicas}); raise it")
+        if self.millicores(self.cpu_limit) < self.millicores(self.cpu):
+            raise ValueError(f"cpu_limit {self.cpu_limit} is below the cpu request {self.cpu}; raise cpu_limit")
+        if self.kibibytes(self.memory_limit) < self.kibibytes(self.memory):
+            raise ValueError(f"memory_limit {self.memory_limit} is below the request {self.memory}; raise it")
+        return self
+
+    @staticmethod
+    def millicores(quantity: str) -> float:
+        return float(quantity[:-1]) if quantity.endswith("m") else float(quantity) * 1000
+
+    @staticmethod
+    def kibibytes(quantity: str) -> int:
+        return int(quantity[:-2]) * MEMORY_FACTORS[quantity[-2:]]
+
+
 class ImageSpec(Strict):
     name: str
     version: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -70,6 +130,7 @@ class ImageSpec(Strict):
     environment: dict[str, str] = Field(default_factory=dict)
     samples: list[Sample] = Field(min_length=1)
     registries: list[str] = Field(default_factory=list)
+    deploy: DeploySpec = Field(default_factory=DeploySpec)
 
     @field_validator("name")
     @classmethod
@@ -124,6 +185,8 @@ def allowed_fields(model: type[BaseModel], parent: tuple[Any, ...]) -> list[str]
         return list(Sample.model_fields)
     if parent and parent[0] == "base":
         return list(ExplicitBase.model_fields)
+    if parent and parent[0] == "deploy":
+        return list(DeploySpec.model_fields)
     return list(model.model_fields)
 
 

@@ -1,0 +1,105 @@
+"""`make manifests`: build/<name>/deploy/ with a kustomize base + overlay, a KServe InferenceService and an Azure ML
+managed online endpoint + deployment, all rendered from templates/deploy/ and the image's `deploy:` settings."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from kit.deploy.reference import image_reference
+from kit.context.render import BUILD_DIR
+from kit.spec.image import ImageSpec
+from kit.context.templates import render
+
+# Defaults of the scoring runtime (scoring/settings.py); image.yaml's environment may change them.
+DEFAULT_PORT = 5001
+DEFAULT_GRACEFUL_TIMEOUT_S = 8
+DEFAULT_TRITON_READY_TIMEOUT_S = 300
+STARTUP_PERIOD_S = 10
+# Kubernetes keeps routing to a terminating pod for a moment: the preStop pause outlasts that before SIGTERM.
+PRE_STOP_SLEEP_S = 5
+# Triton's own stop after Gunicorn's drain.
+TRITON_STOP_MARGIN_S = 10
+# Kubernetes versions the objects are validated against (kubernetes-validate --strict); the preStop sleep action
+# needs 1.30.
+KUBERNETES_VERSIONS = ("1.30.0", "1.31.0", "1.32.0", "1.33.0", "1.34.0", "1.35.0", "1.36.0", "1.37.0")
+
+FILES = {
+    "k8s/base/kustomization.yaml": "deploy/k8s/base/kustomization.yaml.j2",
+    "k8s/base/deployment.yaml": "deploy/k8s/base/deployment.yaml.j2",
+    "k8s/base/service.yaml": "deploy/k8s/base/service.yaml.j2",
+    "k8s/base/hpa.yaml": "deploy/k8s/base/hpa.yaml.j2",
+    "k8s/base/pdb.yaml": "deploy/k8s/base/pdb.yaml.j2",
+    "k8s/base/networkpolicy.yaml": "deploy/k8s/base/networkpolicy.yaml.j2",
+    "k8s/overlays/example/kustomization.yaml": "deploy/k8s/overlays/example/kustomization.yaml.j2",
+    "k8s/overlays/example/replicas-and-resources.yaml": "deploy/k8s/overlays/example/replicas-and-resources.yaml.j2",
+    "kserve/inferenceservice.yaml": "deploy/kserve/inferenceservice.yaml.j2",
+    "azureml/endpoint.yaml": "deploy/azureml/endpoint.yaml.j2",
+    "azureml/deployment.yaml": "deploy/azureml/deployment.yaml.j2",
+}
+
+
+@dataclass(frozen=True)
+class DeployValues:
+    """Everything the templates use, derived once from the spec."""
+
+    spec: ImageSpec
+    image: str
+    port: int
+    graceful_timeout_s: int
+    triton_ready_timeout_s: int
+
+    @property
+    def startup_failure_threshold(self) -> int:
+        """Enough startup probes that period x threshold covers TRITON_READY_TIMEOUT (the supervisor gives up then)."""
+        return math.ceil(self.triton_ready_timeout_s / STARTUP_PERIOD_S) + 1
+
+    @property
+    def termination_grace_s(self) -> int:
+        return PRE_STOP_SLEEP_S + self.graceful_timeout_s + TRITON_STOP_MARGIN_S
+
+    @property
+    def startup_period_s(self) -> int:
+        return STARTUP_PERIOD_S
+
+    @property
+    def pre_stop_sleep_s(self) -> int:
+        return PRE_STOP_SLEEP_S
+
+    @property
+    def pinned(self) -> bool:
+        return "@sha256:" in self.image
+
+
+def integer_setting(spec: ImageSpec, name: str, default: int) -> int:
+    value = spec.environment.get(name)
+    return int(value) if value is not None and value.isdigit() else default
+
+
+def deploy_values(spec: ImageSpec, registry: str = "") -> DeployValues:
+    return DeployValues(
+        spec=spec,
+        image=image_reference(spec, registry),
+        port=integer_setting(spec, "SERVER_PORT", DEFAULT_PORT),
+        graceful_timeout_s=integer_setting(spec, "GRACEFUL_TIMEOUT", DEFAULT_GRACEFUL_TIMEOUT_S),
+        triton_ready_timeout_s=integer_setting(spec, "TRITON_READY_TIMEOUT", DEFAULT_TRITON_READY_TIMEOUT_S),
+    )
+
+
+def deploy_dir(name: str) -> Path:
+    return BUILD_DIR / name / "deploy"
+
+
+def write_manifests(spec: ImageSpec, registry: str = "", directory: Path | None = None) -> Path:
+    """Writes (replacing) the manifest folders; other files in deploy/ (an SBOM) stay."""
+    directory = directory or deploy_dir(spec.name)
+    values = deploy_values(spec, registry)
+    for folder in ("k8s", "kserve", "azureml"):
+        shutil.rmtree(directory / folder, ignore_errors=True)
+    for relative, template in FILES.items():
+        target = directory / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(render(template, v=values, d=spec.deploy, versions=KUBERNETES_VERSIONS))
+    return directory
