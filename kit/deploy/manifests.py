@@ -17,6 +17,8 @@ from kit.context.templates import render
 DEFAULT_PORT = 5001
 DEFAULT_GRACEFUL_TIMEOUT_S = 8
 DEFAULT_TRITON_READY_TIMEOUT_S = 300
+DEFAULT_SCORING_TIMEOUT_MS = 60_000
+AZUREML_MAX_REQUEST_TIMEOUT_MS = 180_000
 STARTUP_PERIOD_S = 10
 # Kubernetes keeps routing to a terminating pod for a moment: the preStop pause outlasts that before SIGTERM.
 PRE_STOP_SLEEP_S = 5
@@ -50,6 +52,7 @@ class DeployValues:
     port: int
     graceful_timeout_s: int
     triton_ready_timeout_s: int
+    scoring_timeout_ms: int
 
     @property
     def startup_failure_threshold(self) -> int:
@@ -69,6 +72,10 @@ class DeployValues:
         return PRE_STOP_SLEEP_S
 
     @property
+    def request_timeout_ms(self) -> int:
+        return min(self.scoring_timeout_ms + 5_000, AZUREML_MAX_REQUEST_TIMEOUT_MS)
+
+    @property
     def pinned(self) -> bool:
         return "@sha256:" in self.image
 
@@ -85,6 +92,7 @@ def deploy_values(spec: ImageSpec, registry: str = "") -> DeployValues:
         port=integer_setting(spec, "SERVER_PORT", DEFAULT_PORT),
         graceful_timeout_s=integer_setting(spec, "GRACEFUL_TIMEOUT", DEFAULT_GRACEFUL_TIMEOUT_S),
         triton_ready_timeout_s=integer_setting(spec, "TRITON_READY_TIMEOUT", DEFAULT_TRITON_READY_TIMEOUT_S),
+        scoring_timeout_ms=integer_setting(spec, "SCORING_TIMEOUT_MS", DEFAULT_SCORING_TIMEOUT_MS),
     )
 
 

@@ -103,7 +103,8 @@ endpoint = load_online_endpoint(sys.argv[1])
 deployment = load_online_deployment(sys.argv[2])
 print(json.dumps({
     "endpoint": endpoint.name, "auth_mode": endpoint.auth_mode, "deployment_endpoint": deployment.endpoint_name,
-    "image": deployment.environment.image, "routes": deployment.environment.inference_config,
+    "image": deployment.environment.image, "routes": deployment.environment.inference_config.as_dict(),
+    "request_timeout_ms": deployment.request_settings.request_timeout_ms,
     "variables": deployment.environment_variables, "instances": deployment.instance_count,
 }))
 """
@@ -133,3 +134,16 @@ def test_azureml_yaml_loads_with_azure_ai_ml(manifests: Path, example_spec: Imag
     }
     assert loaded["variables"]["TRITON_MODEL_REPOSITORY"] == "/var/azureml-models/triton"
     assert loaded["instances"] == example_spec.deploy.replicas
+    assert loaded["request_timeout_ms"] > 60_000  # SCORING_TIMEOUT_MS's default
+
+
+def test_azureml_schema_rejects_a_wrong_field(manifests: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "deployment.yaml"
+    bad.write_text((manifests / "azureml" / "deployment.yaml").read_text() + "instance_typ: Standard_DS3_v2\n")
+    result = subprocess.run(
+        [tool("python"), "-c", AZUREML_LOAD, str(manifests / "azureml" / "endpoint.yaml"), str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0 and "instance_typ" in result.stderr
