@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kit.context.templates import render
 from kit.docker.containers import free_port, http_status
 from kit.errors import KitError
-from kit.context.templates import render
 
 BACKEND = "replicas"
 

@@ -8,10 +8,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from kit.deploy.reference import image_reference
 from kit.context.render import BUILD_DIR
-from kit.spec.image import ImageSpec
 from kit.context.templates import render
+from kit.deploy.reference import image_reference
+from kit.spec.image import ImageSpec
 
 # Defaults of the scoring runtime (scoring/settings.py); image.yaml's environment may change them.
 DEFAULT_PORT = 5001

@@ -19,15 +19,15 @@ from docker.errors import ImageNotFound, NotFound
 from docker.models.containers import Container
 from rich.table import Table
 
-from kit.docker.containers import OWNER_LABEL, free_port, wait_for_http_ok
+from kit.context.render import BUILD_DIR
 from kit.deploy.haproxy import HAProxy, Slot
 from kit.deploy.load import Outcome, Request, SteadyLoad
 from kit.deploy.manifests import deploy_values
+from kit.docker.containers import OWNER_LABEL, free_port, wait_for_http_ok
 from kit.errors import KitError
 from kit.progress import console
-from kit.context.render import BUILD_DIR
-from kit.verify.smoke import loopback_environment
 from kit.spec.image import ImageSpec, sample_expected, sample_request
+from kit.verify.smoke import loopback_environment
 
 PHASES = ("before", "during", "after")
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kit.deploy.manifests import write_manifests
 from kit.release import record
 from kit.release.record import TestedRecord
-from kit.deploy.manifests import write_manifests
 from kit.spec.image import SpecError, load_spec
 from tests.deploy.conftest import EXAMPLE_FOLDER, documents
 
@@ -67,12 +67,9 @@ def test_resources_replicas_and_gpu_come_from_the_deploy_section(image_folder: P
 
 
 def test_pushed_image_is_named_by_digest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    record = tmp_path / "record.json"
     digest = "sha256:" + "ab" * 32
-    record.write_text(
-        json.dumps({"image_id": "x", "tags": [], "pushed": {"127.0.0.1:5000/mlp-classifier:1.0.0": digest}})
-    )
-    monkeypatch.setattr(reference, "record_path", lambda name: record)
+    monkeypatch.setattr(record, "RECORDS_DIR", tmp_path / "records")
+    TestedRecord("x", [], "", {"127.0.0.1:5000/mlp-classifier:1.0.0": digest}).write("mlp-classifier")
     pinned = container_of(deployment(EXAMPLE_FOLDER, tmp_path, "127.0.0.1:5000"))
     assert pinned["image"] == f"127.0.0.1:5000/mlp-classifier@{digest}"
     assert container_of(deployment(EXAMPLE_FOLDER, tmp_path))["image"] == f"127.0.0.1:5000/mlp-classifier@{digest}"

@@ -15,8 +15,8 @@ import docker
 import pytest
 
 from kit.docker.containers import free_port, http_status, running
-from kit.verify.smoke import check_sample, loopback_environment
 from kit.spec.image import ImageSpec
+from kit.verify.smoke import check_sample, loopback_environment
 from tests.deploy.conftest import EXAMPLE_FOLDER, documents
 
 pytestmark = pytest.mark.docker
