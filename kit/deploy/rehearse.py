@@ -155,8 +155,11 @@ def roll(proxy: HAProxy, fleet: Fleet, replicas: list[Replica], spare: Slot, rep
         console.print(f"rehearse: replica {index + 1}/{len(replicas)} replaced (127.0.0.1:{old.port} -> {new.port})")
 
 
-def rehearse(docker_client: docker.DockerClient, spec: ImageSpec, folder: Path, plan: RehearsalPlan) -> RehearsalReport:
-    image = f"{spec.name}:{spec.version}"
+def rehearse(
+    docker_client: docker.DockerClient, spec: ImageSpec, folder: Path, plan: RehearsalPlan, image: str = ""
+) -> RehearsalReport:
+    """Rehearses `image` (default: the spec's name:version tag)."""
+    image = image or f"{spec.name}:{spec.version}"
     try:
         docker_client.images.get(image)
     except ImageNotFound:

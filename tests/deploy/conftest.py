@@ -70,11 +70,12 @@ def overlay(manifests: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tested_example(docker_client: docker.DockerClient, example_spec: ImageSpec) -> str:
-    """The example image as this checkout built and smoke-tested it (built now unless that is on record)."""
+def tested_example(docker_client: docker.DockerClient) -> str:
+    """The id of the example image as this checkout built and smoke-tested it (built now unless that is on record);
+    an id, not the tag, which another checkout on the same engine may move."""
     try:
-        tested_image(docker_client, EXAMPLE)
+        return tested_image(docker_client, EXAMPLE)[0]
     except KitError:
         outcomes = build_all(docker_client, [EXAMPLE], "cpu")
         assert not outcomes[0].error, outcomes[0].error
-    return f"{example_spec.name}:{example_spec.version}"
+    return tested_image(docker_client, EXAMPLE)[0]

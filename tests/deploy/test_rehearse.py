@@ -17,7 +17,7 @@ def test_rolling_replacement_under_load_fails_no_request(
     docker_client: docker.DockerClient, tested_example: str, example_spec: ImageSpec
 ) -> None:
     plan = RehearsalPlan(replicas=2, phase_s=5.0, rate=20.0)
-    report = rehearse(docker_client, example_spec, EXAMPLE_FOLDER, plan)
+    report = rehearse(docker_client, example_spec, EXAMPLE_FOLDER, plan, tested_example)
     assert report.replaced == 2
     assert [report.phases[phase].errors for phase in PHASES] == [0, 0, 0], report.first_errors
     assert all(report.phases[phase].sent > 0 for phase in PHASES)

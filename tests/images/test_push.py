@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -41,6 +42,13 @@ def test_push_to_two_namespaces_verifies_digests(built_examples, registry: Regis
     assert len(digests) == 1  # one image, one digest everywhere
     with urllib.request.urlopen(f"http://{registry.address}/v2/_catalog", timeout=10) as response:
         assert set(json.loads(response.read())["repositories"]) == {"team/mlp-classifier", "prod/mlp-classifier"}
+    # The digest is on record: the manifests name the pushed image by it.
+    team = f"{registry.address}/team"
+    command = [sys.executable, "build.py", "--json", "manifests", "mlp-classifier", "--registry", team]
+    manifests = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert manifests.returncode == 0, manifests.stdout + manifests.stderr
+    deployment = Path(json.loads(manifests.stdout)["manifests"]["mlp-classifier"]) / "k8s" / "base" / "deployment.yaml"
+    assert f'image: "{team}/mlp-classifier@{digests.pop()}"' in deployment.read_text()
 
 
 def test_push_to_a_stopped_registry_fails_and_names_it(built_examples, registry: Registry) -> None:
