@@ -13,14 +13,11 @@ def pushed_digests(name: str) -> dict[str, str]:
 
 
 def image_reference(spec: ImageSpec, registry: str = "") -> str:
-    """`registry/name@sha256:...` when that push is on record, `registry/name:version` when not yet pushed there;
-    without a registry, the first recorded push by digest, else the local tag."""
-    pushed = pushed_digests(spec.name)
-    if registry:
-        tagged = f"{registry.rstrip('/')}/{spec.name}:{spec.version}"
-        digest = pushed.get(tagged)
-        return f"{tagged.rpartition(':')[0]}@{digest}" if digest else tagged
-    for tagged, digest in sorted(pushed.items()):
-        if tagged.endswith(f"/{spec.name}:{spec.version}"):
-            return f"{tagged.rpartition(':')[0]}@{digest}"
-    return f"{spec.name}:{spec.version}"
+    """`registry/name@sha256:...` once that push is on record, else `registry/name:version`; the registry is REGISTRY,
+    else the first of image.yaml's `registries:` (where `make push` pushes by default), else none: the local tag."""
+    registry = (registry or (spec.registries[0] if spec.registries else "")).rstrip("/")
+    if not registry:
+        return f"{spec.name}:{spec.version}"
+    repository = f"{registry}/{spec.name}"
+    digest = pushed_digests(spec.name).get(f"{repository}:{spec.version}")
+    return f"{repository}@{digest}" if digest else f"{repository}:{spec.version}"

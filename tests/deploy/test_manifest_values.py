@@ -72,7 +72,7 @@ def test_pushed_image_is_named_by_digest(tmp_path: Path, monkeypatch: pytest.Mon
     TestedRecord("x", [], "", {"127.0.0.1:5000/mlp-classifier:1.0.0": digest}).write("mlp-classifier")
     pinned = container_of(deployment(EXAMPLE_FOLDER, tmp_path, "127.0.0.1:5000"))
     assert pinned["image"] == f"127.0.0.1:5000/mlp-classifier@{digest}"
-    assert container_of(deployment(EXAMPLE_FOLDER, tmp_path))["image"] == f"127.0.0.1:5000/mlp-classifier@{digest}"
+    assert container_of(deployment(EXAMPLE_FOLDER, tmp_path))["image"] == "mlp-classifier:1.0.0"  # no registry named
     unpushed = container_of(deployment(EXAMPLE_FOLDER, tmp_path, "registry.example:443/team"))
     assert unpushed["image"] == "registry.example:443/team/mlp-classifier:1.0.0"
 
@@ -95,3 +95,8 @@ def test_bad_deploy_values_name_file_field_and_fix(image_folder: Path, deploy: d
         load_spec(image_folder)
     assert str(image_folder / "image.yaml") in str(caught.value)
     assert message in str(caught.value)
+
+
+def test_image_yaml_registries_name_the_image_without_registry(image_folder: Path, tmp_path: Path) -> None:
+    edit(image_folder, registries=["registry.example/team", "backup.example"])
+    assert container_of(deployment(image_folder, tmp_path))["image"] == "registry.example/team/mlp-classifier:1.0.0"
