@@ -53,7 +53,7 @@ def command_render(arguments: argparse.Namespace) -> Result:
             digest = str(docker_client.images.get(plan.base_image).id)
         except DockerException:
             digest = "unavailable"  # rendering needs no base; building does
-        contexts[plan.spec.name] = str(render_context(prepare_inputs(plan, digest)))
+        contexts[plan.spec.name] = str(render_context(prepare_inputs(docker_client, plan, digest)))
         console.print(f"render: {plan.spec.name} -> {contexts[plan.spec.name]}")
     return 0, {"contexts": contexts}
 

@@ -13,8 +13,10 @@ from rich.table import Table
 from kit import PROJECT_ROOT
 from kit.base.cpu_base import build_cpu_base
 from kit.context import standalone_python
+from kit.context.debs import check_profile, system_debs
 from kit.context.render import ImageInputs, git_revision, git_source, render_context, short_revision
 from kit.context.runtime_wheels import image_wheels, scoring_wheels
+from kit.context.templates import check_template_override
 from kit.docker.build import BuildResult, build_image
 from kit.docker.client import DockerImages
 from kit.errors import ExitCode, KitError
@@ -116,12 +118,22 @@ def plan_images(docker_client: docker.DockerClient, names: list[str], requested_
             spec = load_spec(folder)
             profile, base_image = resolver.resolve(spec)
             check_repository(folder / spec.model_repository, profile)
+            check_image_context(folder, spec, profile)
             plans.append(ImagePlan(folder, spec, profile, base_image))
         except KitError as error:
             problems.append(str(error))
     if problems:
         raise KitError("validation failed; nothing was built:\n" + "\n".join(problems))
     return plans
+
+
+def check_image_context(folder: Path, spec: ImageSpec, profile: BaseProfile) -> None:
+    """What the context adds to validation: the template override, system packages' base, requirement pins
+    (resolved here, so a conflict with the kept pins stops the run before any build)."""
+    if spec.dockerfile_template is not None:
+        check_template_override(folder, spec.dockerfile_template)
+    check_profile(spec.system_packages, profile)
+    image_wheels(spec.requirements, profile)
 
 
 def ensure_base(docker_client: docker.DockerClient, plan: ImagePlan, built: set[str]) -> str:
@@ -135,7 +147,7 @@ def ensure_base(docker_client: docker.DockerClient, plan: ImagePlan, built: set[
         raise KitError(f"{plan.spec.name}: base image {plan.base_image} is not available locally") from None
 
 
-def prepare_inputs(plan: ImagePlan, base_digest: str) -> ImageInputs:
+def prepare_inputs(docker_client: docker.DockerClient, plan: ImagePlan, base_digest: str) -> ImageInputs:
     return ImageInputs(
         folder=plan.folder,
         spec=plan.spec,
@@ -146,6 +158,7 @@ def prepare_inputs(plan: ImagePlan, base_digest: str) -> ImageInputs:
         revision=git_revision(),
         scoring_wheels=tuple(scoring_wheels(plan.profile)),
         image_wheels=tuple(image_wheels(plan.spec.requirements, plan.profile)),
+        system_debs=tuple(system_debs(docker_client, plan.base_image, plan.spec.system_packages)),
     )
 
 
@@ -153,7 +166,7 @@ def build_and_test(docker_client: docker.DockerClient, plan: ImagePlan, built_ba
     outcome = ImageOutcome(plan)
     spec = plan.spec
     base_digest = ensure_base(docker_client, plan, built_bases)
-    inputs = prepare_inputs(plan, base_digest)
+    inputs = prepare_inputs(docker_client, plan, base_digest)
     context = render_context(inputs)
     forget(spec.name)
     candidate = f"{spec.name}:{short_revision()}"

@@ -10,7 +10,7 @@ from pathlib import Path
 from kit import PROJECT_ROOT, __version__
 from kit.context import standalone_python
 from kit.context.files import link_or_copy
-from kit.context.templates import render
+from kit.context.templates import render, render_image_dockerfile
 from kit.spec.bases import SHARED_NETWORK_TRITON_ARGS, BaseProfile
 from kit.spec.image import SPEC_FILE, ImageSpec
 
@@ -32,6 +32,8 @@ class ImageInputs:
     revision: str
     scoring_wheels: tuple[Path, ...]
     image_wheels: tuple[Path, ...]
+    # Debian packages for system_packages, from the host-side .deb cache (kit/context/debs.py).
+    system_debs: tuple[Path, ...] = ()
 
     @property
     def tag(self) -> str:
@@ -56,10 +58,18 @@ def short_revision() -> str:
     return git_output("rev-parse", "--short=12", "HEAD") or "unversioned"
 
 
+def template_source(inputs: ImageInputs) -> str:
+    kit_template = "templates/image/Dockerfile.j2"
+    if inputs.spec.dockerfile_template is None:
+        return kit_template
+    return f"{inputs.folder.name}/{inputs.spec.dockerfile_template} (extending {kit_template})"
+
+
 def dockerfile_text(inputs: ImageInputs) -> str:
     spec = inputs.spec
-    return render(
-        "image/Dockerfile.j2",
+    return render_image_dockerfile(
+        inputs.folder,
+        spec.dockerfile_template,
         name=spec.name,
         version=spec.version,
         profile=inputs.profile,
@@ -68,6 +78,8 @@ def dockerfile_text(inputs: ImageInputs) -> str:
         entry_script=spec.entry_script,
         environment=dict(sorted(spec.environment.items())),
         has_image_wheels=bool(inputs.image_wheels),
+        system_debs=[deb.name for deb in inputs.system_debs],
+        template_source=template_source(inputs),
         standalone_python_archive=standalone_python.ARCHIVE,
         source=inputs.source,
         revision=inputs.revision,
@@ -99,18 +111,25 @@ def render_context(inputs: ImageInputs, directory: Path | None = None) -> Path:
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
     repository = folder / spec.model_repository
-    copy_tree(folder, directory / "app", exclude={folder / SPEC_FILE, repository, folder / "samples"})
+    exclude = {folder / SPEC_FILE, repository, folder / "samples"}
+    if spec.dockerfile_template is not None:
+        exclude.add(folder / spec.dockerfile_template)
+    copy_tree(folder, directory / "app", exclude=exclude)
     copy_tree(repository, directory / "triton")
     copy_tree(SCORING_PACKAGE, directory / "scoring")
     for group, wheels in (("scoring", inputs.scoring_wheels), ("image", inputs.image_wheels)):
         for wheel in wheels:
             link_or_copy(wheel, directory / "wheels" / group / wheel.name)
+    for deb in inputs.system_debs:
+        link_or_copy(deb, directory / "debs" / deb.name)
     standalone = inputs.profile.scoring_python == "standalone"
     archive = standalone_python.cached_archive() if standalone else None
     if archive is not None:  # render and lint work without it; build checks for it first (ensure_standalone_python)
         link_or_copy(archive, directory / "python" / standalone_python.ARCHIVE)
     (directory / "Dockerfile").write_text(dockerfile_text(inputs))
-    (directory / ".dockerignore").write_text(render("image/dockerignore.j2", standalone=standalone))
+    (directory / ".dockerignore").write_text(
+        render("image/dockerignore.j2", standalone=standalone, debs=bool(inputs.system_debs))
+    )
     (directory / "docker-compose.yml").write_text(
         render(
             "image/docker-compose.yml.j2",

@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
 from kit import PROJECT_ROOT
-from kit.context.wheelhouse import WheelSet, fill, pinned_versions
+from kit.context.wheelhouse import WheelhouseError, WheelSet, fill, pinned_versions
 from kit.spec.bases import BaseProfile
 
 SCORING_REQUIREMENTS = (
@@ -41,9 +44,46 @@ def scoring_wheels(profile: BaseProfile) -> list[Path]:
     return sorted(wheel for wheel in wheels if next(iter(pinned_versions([wheel]))) not in provided)
 
 
+def kept_pins(profile: BaseProfile) -> tuple[str, ...]:
+    """Pins an image's requirements must keep: what the base provides and what the scoring runtime runs on
+    (image-lib comes first on PYTHONPATH, so a different version there would replace them for the scoring app)."""
+    return tuple(sorted({*profile.base_provides, *SCORING_REQUIREMENTS, TRITONCLIENT}))
+
+
+def check_requirements(requirements: list[str], profile: BaseProfile) -> None:
+    """Refuse, before any download, a requirement that names a kept pin with a version range excluding it."""
+    pins = {canonicalize_name(pin.split("==")[0]): pin for pin in kept_pins(profile)}
+    problems = []
+    for text in requirements:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement as error:
+            problems.append(f"requirements: {text!r} is not a pip requirement ({error})")
+            continue
+        pin = pins.get(canonicalize_name(requirement.name))
+        if pin and not requirement.specifier.contains(pin.split("==")[1], prereleases=True):
+            problems.append(
+                f"requirements: {text} conflicts with {pin}, which the {profile.name} base and the scoring runtime "
+                f"keep; fix: allow {pin.split('==')[1]} or drop the requirement"
+            )
+    if problems:
+        raise WheelhouseError("\n".join(problems))
+
+
 def image_wheels(requirements: list[str], profile: BaseProfile) -> list[Path]:
+    """Wheels for the image's own requirements, resolved with the kept pins as constraints, less those pins
+    themselves (already installed for the scoring app or provided by the base)."""
     if not requirements:
         return []
-    wheel_set = WheelSet(tuple(requirements), profile.scoring_python_version, profile.wheel_platforms)
+    check_requirements(requirements, profile)
+    constraints = kept_pins(profile)
+    wheel_set = WheelSet(
+        tuple(requirements), profile.scoring_python_version, profile.wheel_platforms, constraints=constraints
+    )
     folder = WHEELHOUSE / f"image-{profile.name}-{hashlib.sha256(wheel_set.fingerprint().encode()).hexdigest()[:12]}"
-    return fill(folder, wheel_set)
+    kept = {canonicalize_name(pin.split("==")[0]): pin.split("==")[1] for pin in constraints}
+    return [
+        wheel
+        for wheel in fill(folder, wheel_set)
+        if not any(kept.get(canonicalize_name(name)) == version for name, version in pinned_versions([wheel]).items())
+    ]

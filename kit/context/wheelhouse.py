@@ -15,6 +15,7 @@ from kit.progress import Stopwatch, console
 
 WHEEL_NAME = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)-.*\.whl$")
 STAMP = ".requirements.json"
+CONSTRAINTS = ".constraints.txt"
 
 
 @dataclass(frozen=True)
@@ -25,9 +26,13 @@ class WheelSet:
     python_version: str
     platforms: tuple[str, ...]
     with_dependencies: bool = True
+    # Pins the resolution must keep (pip -c), e.g. the base's and the scoring runtime's own.
+    constraints: tuple[str, ...] = ()
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps(self.__dict__, sort_keys=True, default=list).encode()).hexdigest()
+        # Without constraints the fingerprint is the one older wheelhouses were stamped with.
+        fields = {key: value for key, value in self.__dict__.items() if key != "constraints" or value}
+        return hashlib.sha256(json.dumps(fields, sort_keys=True, default=list).encode()).hexdigest()
 
 
 class WheelhouseError(KitError):
@@ -42,17 +47,26 @@ def fill(directory: Path, wheels: WheelSet) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     for old in directory.glob("*.whl"):
         old.unlink()
+    constraints = directory / CONSTRAINTS
+    constraints.write_text("".join(f"{pin}\n" for pin in wheels.constraints))
     watch = Stopwatch()
     console.print(f"{watch.stamp()} wheelhouse: downloading {' '.join(wheels.requirements)} into {directory}")
     command = [
-        sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--quiet",
+        sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--progress-bar", "off",
         "--dest", str(directory), "--only-binary=:all:",
         "--python-version", wheels.python_version, "--implementation", "cp",
         *[f"--platform={platform}" for platform in wheels.platforms],
         *([] if wheels.with_dependencies else ["--no-deps"]),
+        *(["--constraint", str(constraints)] if wheels.constraints else []),
         *wheels.requirements,
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0 and "ResolutionImpossible" in result.stderr and wheels.constraints:
+        raise WheelhouseError(
+            f"requirements: {' '.join(wheels.requirements)} conflict with pins the image must keep "
+            f"({', '.join(wheels.constraints)}):\n{conflict_lines(result.stdout + result.stderr)}\n"
+            "fix: choose versions of the requirements that work with those pins"
+        )
     if result.returncode != 0:
         raise WheelhouseError(
             f"pip download for {directory} failed ({result.returncode}); check the pins and your PyPI access:\n"
@@ -72,3 +86,17 @@ def pinned_versions(wheel_files: list[Path]) -> dict[str, str]:
         if match:
             versions[match["name"].lower().replace("_", "-")] = match["version"]
     return dict(sorted(versions.items()))
+
+
+def conflict_lines(pip_output: str) -> str:
+    """pip's 'The conflict is caused by:' paragraph (both sides of the conflict), or its last lines."""
+    lines = pip_output.splitlines()
+    start = next((i for i, line in enumerate(lines) if "conflict is caused by" in line), None)
+    if start is None:
+        return "\n".join(lines[-15:])
+    cause = []
+    for line in lines[start + 1 :]:
+        if not line.strip():
+            break
+        cause.append("  " + line.strip())
+    return "\n".join(cause)

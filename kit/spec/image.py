@@ -16,8 +16,24 @@ from kit.spec.bases import AUTO, PROFILES
 SPEC_FILE = "image.yaml"
 NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-# Set by the kit itself; an image overriding them would break the runtime contract.
-RESERVED_ENV = {"AML_APP_ROOT", "AZUREML_ENTRY_SCRIPT", "TRITON_MODEL_REPOSITORY", "TRITON_AUTO_COMPLETE_ARGS"}
+# Set by the kit's templates for its own use (an image overriding them would break the runtime contract), each
+# with the fix. Documented settings the template also sets, such as SERVER_PORT, stay settable.
+RESERVED_ENV = {
+    "AML_APP_ROOT": "the app folder is fixed at /var/azureml-app",
+    "AZUREML_ENTRY_SCRIPT": "use entry_script:",
+    "AZUREML_MODEL_DIR": "the model folder is fixed at /var/azureml-models",
+    "TRITON_MODEL_REPOSITORY": "use model_repository:",
+    "TRITON_AUTO_COMPLETE_ARGS": "it comes from the base profile; add Triton flags with TRITON_ARGS",
+    "PYTHONPATH": "add Python packages with requirements:",
+    "PYTHONDONTWRITEBYTECODE": "the app files are read-only to the scoring user",
+    "PYTHONUNBUFFERED": "logs must reach the container output unbuffered",
+    "PATH": "the base sets it for tritonserver",
+    "LD_LIBRARY_PATH": "the base sets it for Triton's libraries",
+}
+# Docker ENV values are one line; tab is the only control character they can hold.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+TEMPLATE_SUFFIX = ".j2"
+DEBIAN_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 
 
 class SpecError(KitError):
@@ -131,6 +147,10 @@ class ImageSpec(Strict):
     samples: list[Sample] = Field(min_length=1)
     registries: list[str] = Field(default_factory=list)
     deploy: DeploySpec = Field(default_factory=DeploySpec)
+    dockerfile_template: str | None = Field(
+        default=None, description="a Jinja template in the image folder that {% extends 'image/Dockerfile.j2' %}"
+    )
+    system_packages: list[str] = Field(default_factory=list, description="Debian packages (cpu base)")
 
     @field_validator("name")
     @classmethod
@@ -161,8 +181,31 @@ class ImageSpec(Strict):
             if not ENV_NAME.match(key):
                 raise ValueError(f"{key!r} is not an environment variable name (use UPPER_CASE)")
             if key in RESERVED_ENV:
-                raise ValueError(f"{key} is set by the kit; use entry_script / model_repository instead")
+                raise ValueError(f"{key} is reserved: the kit sets it for its own use; remove it ({RESERVED_ENV[key]})")
+            if CONTROL_CHARACTERS.search(value[key]):
+                raise ValueError(
+                    f"{key}: the value holds a newline or another control character, which a Docker ENV value cannot"
+                    " carry; put it on one line (or in a file in the image folder)"
+                )
         return value
+
+    @field_validator("dockerfile_template")
+    @classmethod
+    def template_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        path = Path(value)
+        if path.is_absolute() or ".." in path.parts or not value.endswith(TEMPLATE_SUFFIX):
+            raise ValueError(f"{value!r}: name a {TEMPLATE_SUFFIX} file inside the image folder, e.g. Dockerfile.j2")
+        return value
+
+    @field_validator("system_packages")
+    @classmethod
+    def package_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not DEBIAN_PACKAGE.match(name):
+                raise ValueError(f"{name!r} is not a Debian package name (e.g. libmagic1; versions come from the host)")
+        return sorted(set(value))
 
 
 FIXES = {
@@ -213,6 +256,8 @@ def check_files(folder: Path, spec: ImageSpec) -> None:
     problems = []
     if not (folder / spec.entry_script).is_file():
         problems.append(f"entry_script: {spec.entry_script} not found in {folder}; add it or fix the field")
+    if spec.dockerfile_template is not None and not (folder / spec.dockerfile_template).is_file():
+        problems.append(f"dockerfile_template: {spec.dockerfile_template} not found in {folder}; add it or fix it")
     for index, sample in enumerate(spec.samples):
         for field in ("request_file", "expected_file"):
             relative = getattr(sample, field)

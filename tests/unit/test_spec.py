@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from kit import PROJECT_ROOT
-from kit.spec.image import ExplicitBase, SpecError, load_spec
+from kit.spec.image import RESERVED_ENV, ExplicitBase, SpecError, load_spec
 
 EXAMPLE = PROJECT_ROOT / "images" / "mlp-classifier"
 
@@ -87,9 +87,34 @@ def test_sample_needs_exactly_one_request(image_folder: Path) -> None:
     assert "exactly one of request" in error_for(image_folder)
 
 
-def test_kit_owned_environment_is_refused(image_folder: Path) -> None:
-    edit(image_folder, environment={"AML_APP_ROOT": "/elsewhere"})
-    assert "AML_APP_ROOT is set by the kit" in error_for(image_folder)
+@pytest.mark.parametrize("name", sorted(RESERVED_ENV))
+def test_kit_owned_environment_is_refused_by_name(image_folder: Path, name: str) -> None:
+    edit(image_folder, environment={name: "/elsewhere"})
+    assert f"environment: {name} is reserved: the kit sets it for its own use" in error_for(image_folder)
+
+
+@pytest.mark.parametrize("name", ["SERVER_PORT", "WORKER_COUNT", "WORKER_TIMEOUT", "SCORING_TIMEOUT_MS", "TRITON_ARGS"])
+def test_documented_settings_stay_settable(image_folder: Path, name: str) -> None:
+    edit(image_folder, environment={name: "7"})
+    assert load_spec(image_folder).environment == {name: "7"}
+
+
+@pytest.mark.parametrize("value", ["two\nlines", "carriage\rreturn", "nul\x00"])
+def test_environment_value_with_a_newline_is_refused(image_folder: Path, value: str) -> None:
+    edit(image_folder, environment={"GREETING": value})
+    assert "GREETING: the value holds a newline or another control character" in error_for(image_folder)
+
+
+def test_system_packages_must_be_debian_names(image_folder: Path) -> None:
+    edit(image_folder, system_packages=["libmagic1", "curl=7.88"])
+    assert "'curl=7.88' is not a Debian package name" in error_for(image_folder)
+
+
+def test_dockerfile_template_must_be_in_the_folder(image_folder: Path) -> None:
+    edit(image_folder, dockerfile_template="../Dockerfile.j2")
+    assert "name a .j2 file inside the image folder" in error_for(image_folder)
+    edit(image_folder, dockerfile_template="Custom.j2")
+    assert "dockerfile_template: Custom.j2 not found" in error_for(image_folder)
 
 
 def test_broken_yaml_is_reported(image_folder: Path) -> None:
