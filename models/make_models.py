@@ -148,6 +148,18 @@ def heavy(folder: Path) -> None:
                 "confidence": [round(float(value), 6) for value in probabilities.max(axis=1)]})  # fmt: skip
 
 
+def sniffed_uploads(folder: Path) -> None:
+    """The tiny MLP again, fed the same rows as a JSON document and as a CSV file (told apart by libmagic)."""
+    model_path = save_onnx(mlp((8, 16, 3), seed=0), folder / "triton" / "mlp" / "1" / "model.onnx")
+    rows = np.random.default_rng(11).standard_normal((3, 8)).round(4).astype(np.float32)
+    write_json(folder / "samples" / "rows.json", {"data": rows.tolist()})
+    lines = [",".join(f"{value:.4f}" for value in row) for row in rows.astype(np.float64)]
+    (folder / "samples" / "rows.csv").write_text("\n".join(lines) + "\n")
+    labels = run_onnx(model_path, {"x": rows})["probabilities"].argmax(axis=1).tolist()
+    write_json(folder / "samples" / "rows.expected.json", {"format": "application/json", "labels": labels})
+    write_json(folder / "samples" / "rows-csv.expected.json", {"format": "text/csv", "labels": labels})
+
+
 EXAMPLES: dict[str, Callable[[Path], None]] = {
     "mlp-classifier": mlp_classifier,
     "digits-onnx": digits_onnx,
@@ -155,6 +167,7 @@ EXAMPLES: dict[str, Callable[[Path], None]] = {
     "sensor-anomaly": sensor_anomaly,
     "text-reader": text_reader,
     "heavy-mlp": heavy,
+    "sniffed-uploads": sniffed_uploads,
 }
 
 

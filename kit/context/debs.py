@@ -16,7 +16,7 @@ import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import docker
 
@@ -68,10 +68,17 @@ def check_profile(packages: list[str], profile: BaseProfile) -> None:
 
 
 def read_file(container: docker.models.containers.Container, path: str) -> str:
-    stream, _ = container.get_archive(path)
-    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
-        member = archive.extractfile(archive.getmembers()[0])
-        return member.read().decode() if member else ""
+    """A text file from a container's file system, following a symbolic link (e.g. /etc/os-release)."""
+    for _ in range(8):
+        stream, _ = container.get_archive(path)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+            member = archive.getmembers()[0]
+            if member.issym():
+                path = str(PurePosixPath(path).parent / member.linkname)
+                continue
+            content = archive.extractfile(member)
+            return content.read().decode() if content else ""
+    raise DebError(f"{path}: too many symbolic links in the base image")
 
 
 def read_base_system(docker_client: docker.DockerClient, image: str) -> BaseSystem:

@@ -25,9 +25,12 @@ def fixed_inputs(folder: Path, profile: BaseProfile, wheel_dir: Path | None = No
         wheel = wheel_dir / "gunicorn-27.0.1-py3-none-any.whl"
         wheel.write_bytes(b"not really a wheel")
         wheels = (wheel,)
+    spec = load_spec(folder)
+    # Stand-ins for the host-side .deb cache's files, named as apt-get download names them.
+    debs = tuple(Path(f"{name}_1%3a1.0-1_amd64.deb") for name in spec.system_packages)
     return ImageInputs(
         folder=folder,
-        spec=load_spec(folder),
+        spec=spec,
         profile=profile,
         base_image=profile.image,
         base_digest="sha256:" + "0" * 64,
@@ -35,6 +38,7 @@ def fixed_inputs(folder: Path, profile: BaseProfile, wheel_dir: Path | None = No
         revision="0123456789abcdef0123456789abcdef01234567",
         scoring_wheels=wheels,
         image_wheels=(),
+        system_debs=debs,
     )
 
 
@@ -44,10 +48,14 @@ def tree(directory: Path) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize("profile", [CPU, NGC_20_09, NGC_24_12], ids=lambda profile: profile.name)
-def test_expected_dockerfile(profile: BaseProfile) -> None:
-    rendered = dockerfile_text(fixed_inputs(PROJECT_ROOT / "images" / "mlp-classifier", profile))
-    expected_path = EXPECTED / f"mlp-classifier.{profile.name}.Dockerfile"
+@pytest.mark.parametrize(
+    ("image", "profile"),
+    [*(("mlp-classifier", profile) for profile in (CPU, NGC_20_09, NGC_24_12)), ("sniffed-uploads", CPU)],
+    ids=lambda value: value if isinstance(value, str) else value.name,
+)
+def test_expected_dockerfile(image: str, profile: BaseProfile) -> None:
+    rendered = dockerfile_text(fixed_inputs(PROJECT_ROOT / "images" / image, profile))
+    expected_path = EXPECTED / f"{image}.{profile.name}.Dockerfile"
     if os.environ.get("UPDATE_EXPECTED") == "1":
         expected_path.write_text(rendered)
     assert rendered == expected_path.read_text(), f"review and run UPDATE_EXPECTED=1 if intended: {expected_path}"
