@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import docker
+from docker.errors import DockerException
+from docker.models.containers import Container
 
 from kit import PROJECT_ROOT
 from kit.errors import KitError
@@ -67,7 +69,7 @@ def check_profile(packages: list[str], profile: BaseProfile) -> None:
         )
 
 
-def read_file(container: docker.models.containers.Container, path: str) -> str:
+def read_file(container: Container, path: str) -> str:
     """A text file from a container's file system, following a symbolic link (e.g. /etc/os-release)."""
     for _ in range(8):
         stream, _ = container.get_archive(path)
@@ -157,7 +159,7 @@ def system_debs(docker_client: docker.DockerClient, base_image: str, packages: l
         return []
     try:
         base = read_base_system(docker_client, base_image)
-    except docker.errors.DockerException as error:
+    except DockerException as error:
         raise DebError(
             f"system_packages are resolved against the base, and {base_image} cannot be read ({error}); "
             "build it first (make base)"

@@ -45,43 +45,53 @@ def scoring_wheels(profile: BaseProfile) -> list[Path]:
 
 
 def kept_pins(profile: BaseProfile) -> tuple[str, ...]:
-    """Pins an image's requirements must keep: what the base provides and what the scoring runtime runs on
-    (image-lib comes first on PYTHONPATH, so a different version there would replace them for the scoring app)."""
-    return tuple(sorted({*profile.base_provides, *SCORING_REQUIREMENTS, TRITONCLIENT}))
+    """Pins an image's requirements must keep: what the base provides and every wheel the scoring runtime runs on,
+    dependencies included (image-lib comes first on PYTHONPATH, so another version there would replace them)."""
+    runtime = {f"{name}=={version}" for name, version in pinned_versions(scoring_wheels(profile)).items()}
+    return tuple(sorted({*profile.base_provides, *runtime}))
 
 
-def check_requirements(requirements: list[str], profile: BaseProfile) -> None:
-    """Refuse, before any download, a requirement that names a kept pin with a version range excluding it."""
-    pins = {canonicalize_name(pin.split("==")[0]): pin for pin in kept_pins(profile)}
-    problems = []
+def kept_versions(profile: BaseProfile) -> dict[str, str]:
+    return {canonicalize_name(pin.split("==")[0]): pin.split("==")[1] for pin in kept_pins(profile)}
+
+
+def requirements_to_fetch(requirements: list[str], profile: BaseProfile) -> list[str]:
+    """The requirements pip still has to resolve. One naming a kept pin is refused, before any download, when its
+    range excludes that pin (the error names both), and is already met by the kept copy otherwise (its extras too:
+    the runtime's tritonclient is the gevent HTTP client, so `tritonclient[http]` is met by it)."""
+    kept = kept_versions(profile)
+    problems, remaining = [], []
     for text in requirements:
         try:
             requirement = Requirement(text)
         except InvalidRequirement as error:
             problems.append(f"requirements: {text!r} is not a pip requirement ({error})")
             continue
-        pin = pins.get(canonicalize_name(requirement.name))
-        if pin and not requirement.specifier.contains(pin.split("==")[1], prereleases=True):
+        version = kept.get(canonicalize_name(requirement.name))
+        if version is None:
+            remaining.append(text)
+        elif not requirement.specifier.contains(version, prereleases=True):
             problems.append(
-                f"requirements: {text} conflicts with {pin}, which the {profile.name} base and the scoring runtime "
-                f"keep; fix: allow {pin.split('==')[1]} or drop the requirement"
+                f"requirements: {text} conflicts with {requirement.name}=={version}, which the {profile.name} base and"
+                f" the scoring runtime keep; fix: allow {version} or drop the requirement"
             )
     if problems:
         raise WheelhouseError("\n".join(problems))
+    return remaining
 
 
 def image_wheels(requirements: list[str], profile: BaseProfile) -> list[Path]:
     """Wheels for the image's own requirements, resolved with the kept pins as constraints, less those pins
     themselves (already installed for the scoring app or provided by the base)."""
-    if not requirements:
+    remaining = requirements_to_fetch(requirements, profile)
+    if not remaining:
         return []
-    check_requirements(requirements, profile)
     constraints = kept_pins(profile)
     wheel_set = WheelSet(
-        tuple(requirements), profile.scoring_python_version, profile.wheel_platforms, constraints=constraints
+        tuple(remaining), profile.scoring_python_version, profile.wheel_platforms, constraints=constraints
     )
     folder = WHEELHOUSE / f"image-{profile.name}-{hashlib.sha256(wheel_set.fingerprint().encode()).hexdigest()[:12]}"
-    kept = {canonicalize_name(pin.split("==")[0]): pin.split("==")[1] for pin in constraints}
+    kept = kept_versions(profile)
     return [
         wheel
         for wheel in fill(folder, wheel_set)

@@ -13,7 +13,7 @@ import yaml
 from kit import PROJECT_ROOT
 from kit.context.lint import hadolint
 from kit.context.render import dockerfile_text
-from kit.context.runtime_wheels import check_requirements, image_wheels
+from kit.context.runtime_wheels import image_wheels, requirements_to_fetch
 from kit.context.templates import TEMPLATES_DIR, TemplateOverrideError, check_template_override, docker_env_value
 from kit.context.wheelhouse import WheelhouseError
 from kit.spec.bases import CPU
@@ -61,11 +61,18 @@ def test_user_environment_comes_after_the_app_layer() -> None:
 
 def test_a_requirement_excluding_a_kept_pin_names_both() -> None:
     with pytest.raises(WheelhouseError) as caught:
-        check_requirements(["pillow==12.3.0", "numpy>=2"], CPU)
+        requirements_to_fetch(["pillow==12.3.0", "numpy>=2"], CPU)
     assert "requirements: numpy>=2 conflicts with numpy==1.26.4" in str(caught.value)
     with pytest.raises(WheelhouseError, match=re.escape("gunicorn<27 conflicts with gunicorn==27.0.1")):
-        check_requirements(["gunicorn<27"], CPU)
-    check_requirements(["numpy", "numpy>=1.26,<2", "tritonclient[http]", "pillow==12.3.0"], CPU)
+        requirements_to_fetch(["gunicorn<27"], CPU)
+    with pytest.raises(WheelhouseError, match=re.escape("greenlet<3 conflicts with greenlet==")):
+        requirements_to_fetch(["greenlet<3"], CPU)  # a dependency of the runtime's pins is kept too
+
+
+def test_requirements_the_runtime_already_meets_are_not_fetched_again() -> None:
+    wanted = ["numpy", "numpy>=1.26,<2", "tritonclient[http]", "pillow==12.3.0"]
+    assert requirements_to_fetch(wanted, CPU) == ["pillow==12.3.0"]
+    assert image_wheels(["tritonclient[http]", "numpy<2"], CPU) == []
 
 
 def test_a_dependency_forcing_numpy_2_is_refused_with_pips_report_of_both_pins() -> None:
