@@ -1,7 +1,8 @@
 # mlp-classifier:1.0.0 - a triton-kit scoring image on the ngc-24.12 base (nvcr.io/nvidia/tritonserver:24.12-py3).
 # Rendered by `python build.py render mlp-classifier`; edit templates/image/Dockerfile.j2, not this file.
-# Layers run from least to most often changed: base, scoring Python + runtime wheels, the image's requirements,
-# the model repository, then the app code, so editing score.py rebuilds only the last layers.
+# Layers run from least to most often changed: base, system packages, scoring Python + runtime wheels, the image's
+# requirements, the model repository, the app code, then the image's environment, so editing score.py or an
+# environment value rebuilds only the last layers.
 
 FROM nvcr.io/nvidia/tritonserver:24.12-py3 AS scoring-packages
 COPY wheels/scoring/ /tmp/wheels/scoring/
@@ -23,10 +24,11 @@ ENV AML_APP_ROOT=/var/azureml-app \
     PYTHONUNBUFFERED=1 \
     SERVER_PORT=5001
 COPY --from=scoring-packages /opt/scoring/lib /opt/scoring/lib
-ENV WORKER_COUNT="1"
 COPY triton/ /var/azureml-models/triton/
 COPY scoring/ /opt/scoring/runtime/scoring/
 COPY app/ /var/azureml-app/
+# The image's own environment (image.yaml), after the app so changing a value recopies nothing.
+ENV WORKER_COUNT="1"
 LABEL org.opencontainers.image.title="mlp-classifier" \
       org.opencontainers.image.version="1.0.0" \
       org.opencontainers.image.source="https://example.invalid/triton-kit.git" \
