@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from kit.context.debs import BaseSystem, DebError, check_profile, host_codename, resolve
