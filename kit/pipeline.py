@@ -23,7 +23,7 @@ from kit.errors import ExitCode, KitError
 from kit.progress import console
 from kit.release.record import TestedRecord, forget
 from kit.spec.bases import AUTO, PROFILES, BaseProfile, ResolvedBase, resolve_base
-from kit.spec.image import ExplicitBase, ImageSpec, load_spec
+from kit.spec.image import SPEC_FILE, ExplicitBase, ImageSpec, load_spec
 from kit.spec.repository import check_repository
 from kit.verify.smoke import SmokeReport, smoke_test
 
@@ -132,8 +132,11 @@ def check_image_context(folder: Path, spec: ImageSpec, profile: BaseProfile) -> 
     (resolved here, so a conflict with the kept pins stops the run before any build)."""
     if spec.dockerfile_template is not None:
         check_template_override(folder, spec.dockerfile_template)
-    check_profile(spec.system_packages, profile)
-    image_wheels(spec.requirements, profile)
+    try:
+        check_profile(spec.system_packages, profile)
+        image_wheels(spec.requirements, profile)
+    except KitError as error:
+        raise KitError(f"{folder / SPEC_FILE}:\n  " + str(error).replace("\n", "\n  ")) from None
 
 
 def ensure_base(docker_client: docker.DockerClient, plan: ImagePlan, built: set[str]) -> str:

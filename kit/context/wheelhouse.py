@@ -63,8 +63,8 @@ def fill(directory: Path, wheels: WheelSet) -> list[Path]:
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0 and "ResolutionImpossible" in result.stderr and wheels.constraints:
         raise WheelhouseError(
-            f"requirements: {' '.join(wheels.requirements)} conflict with pins the image must keep "
-            f"({', '.join(wheels.constraints)}):\n{conflict_lines(result.stdout + result.stderr)}\n"
+            f"requirements: {' '.join(wheels.requirements)} conflict with a pin the image must keep (the base's and"
+            f" the scoring runtime's, given to pip as constraints):\n{conflict_lines(result.stdout + result.stderr)}\n"
             "fix: choose versions of the requirements that work with those pins"
         )
     if result.returncode != 0:

@@ -177,16 +177,19 @@ class ImageSpec(Strict):
     @field_validator("environment")
     @classmethod
     def environment_names(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = []
         for key in value:
             if not ENV_NAME.match(key):
-                raise ValueError(f"{key!r} is not an environment variable name (use UPPER_CASE)")
-            if key in RESERVED_ENV:
-                raise ValueError(f"{key} is reserved: the kit sets it for its own use; remove it ({RESERVED_ENV[key]})")
-            if CONTROL_CHARACTERS.search(value[key]):
-                raise ValueError(
+                problems.append(f"{key!r} is not an environment variable name (use UPPER_CASE)")
+            elif key in RESERVED_ENV:
+                problems.append(f"{key} is reserved: the kit sets it for its own use; remove it ({RESERVED_ENV[key]})")
+            elif CONTROL_CHARACTERS.search(value[key]):
+                problems.append(
                     f"{key}: the value holds a newline or another control character, which a Docker ENV value cannot"
                     " carry; put it on one line (or in a file in the image folder)"
                 )
+        if problems:
+            raise ValueError("\n  environment: ".join(problems))
         return value
 
     @field_validator("dockerfile_template")
