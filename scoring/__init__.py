@@ -3,7 +3,10 @@
 Entry scripts may use: `from scoring import rawhttp, Response, BadRequest` and `from scoring.triton import client`.
 """
 
+from scoring.aml_request import AMLRequest
 from scoring.entry_script import rawhttp
-from scoring.responses import BadRequest, RawRequest, Response
+from scoring.responses import AMLResponse, BadRequest, Response
 
-__all__ = ["BadRequest", "RawRequest", "Response", "rawhttp"]
+RawRequest = AMLRequest  # the name earlier releases used
+
+__all__ = ["AMLRequest", "AMLResponse", "BadRequest", "RawRequest", "Response", "rawhttp"]

@@ -1,12 +1,15 @@
 """The scoring WSGI app (Azure ML compatible routes), created in each Gunicorn worker after fork.
 
 Routes: GET / (liveness), GET /ready (Triton readiness), POST|GET|OPTIONS /score, GET /swagger.json, GET /metrics.
+Status codes, error bodies and headers follow Azure ML's server (azureml-inference-server-http); README "Runtime
+contract" lists where they deliberately differ.
 """
 
 from __future__ import annotations
 
 import hmac
 import http.client
+import inspect
 import json
 import logging
 import time
@@ -17,11 +20,14 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl
 
 from scoring import metrics
-from scoring.entry_script import EntryScript, load
-from scoring.errors import classify, read_body
-from scoring.responses import RawRequest, Response, encode_json
+from scoring.aml_request import AMLRequest, Headers
+from scoring.deadline import RunDeadline
+from scoring.entry_script import RAW, SCHEMA, TEXT, EntryScript, load
+from scoring.errors import INTERNAL_ERROR, InputError, classify, read_body
+from scoring.responses import HTML, Response, encode_json
 from scoring.settings import Settings
 from scoring.swagger import default_document
+from scoring.triton import gevent_patched
 
 log = logging.getLogger("scoring")
 MAX_REQUEST_ID = 100
@@ -33,8 +39,12 @@ def json_reply(status: int, payload: object, headers: list[tuple[str, str]] | No
     return status, [("Content-Type", JSON), *(headers or [])], encode_json(payload)
 
 
-def message(status: int, text: str, headers: list[tuple[str, str]] | None = None) -> Reply:
-    return json_reply(status, {"message": text}, headers)
+def message(
+    status: int, text: str, headers: list[tuple[str, str]] | None = None, run_failed: bool | None = None
+) -> Reply:
+    """Azure ML's error body; its error answers carry x-ms-run-function-failed (True only when run() failed)."""
+    flag = [] if run_failed is None else [run_flag(run_failed)]
+    return status, [("Content-Type", JSON), *flag, *(headers or [])], json.dumps({"message": text}).encode()
 
 
 class TritonReadiness:
@@ -61,11 +71,12 @@ class ScoringApp:
         self.settings = settings
         self.script = script
         self.readiness = readiness
-        self.timeout = run_timeout(settings.scoring_timeout_ms)
+        self.deadline = RunDeadline(settings.scoring_timeout_ms, gevent_patched())
+        self.swagger_document = swagger_bytes(settings, script)
         self.routes: dict[str, dict[str, Callable[[dict[str, Any], str], Reply]]] = {
             "/": {"GET": self.liveness},
             "/ready": {"GET": self.ready},
-            "/score": {"POST": self.score, "GET": self.score, "OPTIONS": self.options},
+            "/score": {"POST": self.score, "GET": self.score, "OPTIONS": self.score},
             "/swagger.json": {"GET": self.swagger},
             "/metrics": {"GET": self.metrics},
         }
@@ -73,23 +84,27 @@ class ScoringApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         started = time.perf_counter()
         path, method = environ.get("PATH_INFO") or "/", environ.get("REQUEST_METHOD", "GET")
-        request_id = environ.get("HTTP_X_REQUEST_ID") or str(uuid.uuid4())
         handlers = self.routes.get(path)
-        if path == "/score" and self.settings.api_key and not self.authorized(environ):
-            reply = message(401, "missing or wrong API key: send Authorization: Bearer <key>",
-                            [("WWW-Authenticate", "Bearer")])  # fmt: skip
-        elif len(request_id) > MAX_REQUEST_ID:
-            reply = message(431, f"x-request-id is longer than {MAX_REQUEST_ID} characters")
-            request_id = request_id[:MAX_REQUEST_ID]
-        elif handlers is None:
-            reply = message(404, f"no route {path}; use /score, /, /ready, /swagger.json or /metrics")
+        echoes: list[tuple[str, str]] = []
+        if handlers is None:  # Azure ML answers routing errors before it reads any request id
+            reply = message(404, f"no route {path}; use /score, /, /ready, /swagger.json or /metrics", run_failed=False)
         elif method not in handlers:
             allowed = ", ".join(handlers)
-            reply = message(405, f"{method} is not allowed on {path}; use {allowed}", [("Allow", allowed)])
+            text = f"{method} is not allowed on {path}; use {allowed}"
+            reply = message(405, text, [("Allow", allowed)], run_failed=False)
         else:
-            reply = handlers[method](environ, request_id)
+            request_id, echoes, refused = correlation(environ)
+            if refused is not None:
+                reply = refused
+            elif path == "/score" and self.settings.api_key and not self.authorized(environ):
+                text = "missing or wrong API key: send Authorization: Bearer <key>"
+                reply = message(401, text, [("WWW-Authenticate", "Bearer")])
+            else:
+                reply = handlers[method](environ, request_id)
         status, headers, body = reply
-        headers.append(("x-request-id", request_id))
+        headers.extend(echoes)
+        if self.settings.server_version:
+            headers.append(("x-ms-server-version", self.settings.server_version))
         headers.append(("Content-Length", str(len(body))))
         start_response(f"{status} {http.client.responses.get(status, '')}", headers)
         metrics.observe(path if handlers else "other", method, status, time.perf_counter() - started)
@@ -100,90 +115,161 @@ class ScoringApp:
         return scheme.lower() == "bearer" and hmac.compare_digest(key.strip().encode(), self.settings.api_key.encode())
 
     def liveness(self, environ: dict[str, Any], request_id: str) -> Reply:
-        return 200, [("Content-Type", "text/plain; charset=utf-8")], b"Healthy"
+        return 200, [("Content-Type", HTML)], b"Healthy"
 
     def ready(self, environ: dict[str, Any], request_id: str) -> Reply:
         ready, reason = self.readiness.check()
         return json_reply(200, {"status": "ready"}) if ready else message(503, reason)
 
-    def options(self, environ: dict[str, Any], request_id: str) -> Reply:
-        return 200, [("Allow", "GET, POST, OPTIONS")], b""
-
     def swagger(self, environ: dict[str, Any], request_id: str) -> Reply:
-        if self.settings.swagger_file is not None:
-            return 200, [("Content-Type", JSON)], self.settings.swagger_file.read_bytes()
-        return json_reply(200, default_document(self.script.path.parent.name or "scoring"))
+        return 200, [("Content-Type", JSON), run_flag(False)], self.swagger_document
 
     def metrics(self, environ: dict[str, Any], request_id: str) -> Reply:
         body, content_type = metrics.exposition()
         return 200, [("Content-Type", content_type)], body
 
     def score(self, environ: dict[str, Any], request_id: str) -> Reply:
-        started = time.perf_counter()
         try:
-            argument = self.run_argument(environ)
-            with self.timeout():
-                result = self.script.run(argument)
+            arguments = self.run_arguments(environ)
+            if arguments is None:  # OPTIONS to a script that does not take the raw request
+                return 200, [("Content-Type", HTML), run_flag(False), ("Allow", "GET, POST, OPTIONS")], b""
+            started = time.perf_counter()
+            with self.deadline():
+                result = self.script.run(**arguments)
+            elapsed_ms = f"{(time.perf_counter() - started) * 1000:.3f}"
         except BaseException as error:
             if isinstance(error, (KeyboardInterrupt, SystemExit)):
                 raise
-            status, text = classify(error, self.settings)
-            if status >= 500:
-                log.error(
-                    "request %s: run() failed: %s",
-                    request_id,
-                    "".join(traceback.format_exception(type(error), error, error.__traceback__)),
-                )
-            headers = [("x-ms-run-function-failed", "True")] if status == 500 else []
-            return message(status, text, headers)
-        elapsed_ms = f"{(time.perf_counter() - started) * 1000:.3f}"
+            return self.failed(error, request_id)
         if isinstance(result, Response):
-            headers = [("Content-Type", result.content_type), *result.headers.items()]
+            headers = result.header_items()
+            if result.status >= 500:
+                headers = [item for item in headers if item[0].lower() != "x-ms-run-function-failed"]
+                headers.append(run_flag(True))
             return result.status, [*headers, ("x-ms-run-fn-exec-ms", elapsed_ms)], result.encoded()
-        return 200, [("Content-Type", JSON), ("x-ms-run-fn-exec-ms", elapsed_ms)], encode_json(result)
+        try:
+            body = encode_json(result)
+        except TypeError as error:
+            log.error("request %s: run() returned a %s that is not JSON: %s", request_id, type(result).__name__, error)
+            return message(500, INTERNAL_ERROR, run_failed=False)
+        return 200, [("Content-Type", JSON), run_flag(False), ("x-ms-run-fn-exec-ms", elapsed_ms)], body
 
-    def run_argument(self, environ: dict[str, Any]) -> object:
-        method = environ.get("REQUEST_METHOD", "GET")
-        if method == "POST" and not self.script.wants_raw_request:  # the common case: no query string to parse
-            return read_body(environ, self.settings.max_request_bytes).decode("utf-8")
-        query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
-        if self.script.wants_raw_request:
-            return RawRequest(
-                method=method,
-                path=environ.get("PATH_INFO", "/score"),
-                headers=request_headers(environ),
-                args=query,
-                data=read_body(environ, self.settings.max_request_bytes) if method == "POST" else b"",
-            )
-        return json.dumps(query)
+    def failed(self, error: BaseException, request_id: str) -> Reply:
+        status, text = classify(error, self.settings)
+        run_failed = status == 500
+        if status >= 500:
+            trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            log.error("request %s: run() failed: %s", request_id, trace)
+            if self.settings.debug_errors:
+                return json_reply(status, {"message": text, "traceback": trace}, [run_flag(run_failed)])
+        return message(status, text, run_failed=run_failed)
+
+    def run_arguments(self, environ: dict[str, Any]) -> dict[str, Any] | None:
+        """run()'s keyword arguments, parsed as Azure ML parses them for this kind of run()."""
+        script, method = self.script, environ.get("REQUEST_METHOD", "GET")
+        if script.mode == RAW:  # built lazily: nothing is parsed until the script asks
+            arguments: dict[str, Any] = {script.parameters[0][0]: AMLRequest(environ, self.settings.max_request_bytes)}
+        elif method == "OPTIONS":
+            return None
+        elif script.mode == TEXT:
+            if method == "POST":
+                data = read_body(environ, self.settings.max_request_bytes).decode("utf-8")
+            else:
+                data = json.dumps(query_arguments(environ))
+            arguments = {script.parameters[0][0]: data}
+        else:
+            arguments = schema_arguments(script, environ, method, self.settings.max_request_bytes)
+        if script.wants_headers:
+            arguments["request_headers"] = dict(Headers(environ))
+        return arguments
 
 
-def request_headers(environ: dict[str, Any]) -> dict[str, str]:
-    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
-    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):  # WSGI keeps these two without the HTTP_ prefix
-        if environ.get(key):
-            headers[key.replace("_", "-").lower()] = environ[key]
-    return headers
+def run_flag(failed: bool) -> tuple[str, str]:
+    return ("x-ms-run-function-failed", "True" if failed else "False")
 
 
-class _NoTimeout:
-    def __enter__(self) -> None:
-        return None
+def correlation(environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], Reply | None]:
+    """Azure ML's request id echoes: x-request-id, x-ms-request-id, x-ms-client-request-id and TraceId."""
+    request_id = environ.get("HTTP_X_REQUEST_ID")
+    if request_id is None:
+        request_id = str(uuid.uuid4())
+    elif len(request_id) > MAX_REQUEST_ID:
+        return "", [], message(431, f"x-request-id must not exceed {MAX_REQUEST_ID} characters", run_failed=False)
+    legacy = environ.get("HTTP_X_MS_REQUEST_ID", "")
+    client = environ.get("HTTP_X_MS_CLIENT_REQUEST_ID", "")
+    if legacy:
+        client = client or legacy
+    else:
+        legacy = client or request_id
+    echoes = [("x-request-id", request_id)] if request_id else []
+    if len(legacy) > MAX_REQUEST_ID or len(client) > MAX_REQUEST_ID:
+        text = f"x-ms-request-id and x-ms-client-request-id must not exceed {MAX_REQUEST_ID} characters"
+        return request_id, echoes, message(431, text, run_failed=False)
+    if legacy:
+        echoes.append(("x-ms-request-id", legacy))
+    if client:
+        echoes.append(("x-ms-client-request-id", client))
+    trace = environ.get("HTTP_TRACEID")
+    if trace is not None:
+        echoes.append(("TraceId", trace))
+    return request_id, echoes, None
 
-    def __exit__(self, *exc_info: object) -> None:
-        return None
+
+def parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
-def run_timeout(timeout_ms: int) -> Callable[[], Any]:
-    """A context manager factory bounding run(); gevent can interrupt run() whenever it waits on I/O (Triton)."""
-    from scoring.errors import ScoringTimeout
-    from scoring.triton import gevent_patched
+def query_arguments(environ: dict[str, Any]) -> dict[str, Any]:
+    """Azure ML's GET decoding: each value parsed as JSON when it is JSON; a repeated key becomes a list."""
+    values: dict[str, list[str]] = {}
+    for key, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
+        values.setdefault(key, []).append(value)
+    return {key: parse_value(v[0]) if len(v) == 1 else [parse_value(x) for x in v] for key, v in values.items()}
 
-    if not gevent_patched():
-        return _NoTimeout
-    import gevent
 
-    return lambda: gevent.Timeout(timeout_ms / 1000.0, ScoringTimeout(timeout_ms))
+def schema_arguments(script: EntryScript, environ: dict[str, Any], method: str, limit: int) -> dict[str, Any]:
+    """The @input_schema run(): its parameters taken from a JSON object body (or the query string of a GET)."""
+    if method == "GET":
+        body: Any = query_arguments(environ)
+    else:
+        content_type = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+        if content_type != JSON and not (content_type.startswith("application/") and content_type.endswith("+json")):
+            raise InputError(415, "Expects Content-Type to be application/json")
+        raw = read_body(environ, limit)
+        try:
+            body = json.loads(raw)
+        except ValueError as error:
+            if not raw:
+                raise InputError(400, "POST body is empty. Expecting a JSON dictionary.") from None
+            raise InputError(400, f"POST body could not be decoded as JSON: {error}") from None
+        if not isinstance(body, dict):
+            raise InputError(400, "POST body should be a JSON dictionary.")
+    arguments = {}
+    for name, default in script.parameters:
+        value = body.get(name, default)
+        if value is inspect.Parameter.empty:
+            raise InputError(400, f"A value is not provided for the {name!r} parameter.")
+        arguments[name] = value
+    return arguments
+
+
+def swagger_bytes(settings: Settings, script: EntryScript) -> bytes:
+    if settings.swagger_file is not None:
+        return settings.swagger_file.read_bytes()
+    return encode_json(default_document(script.path.parent.name or "scoring", *service_schemas(script)))
+
+
+def service_schemas(script: EntryScript) -> tuple[Any, Any]:
+    """inference_schema's input and output schemas of run(), as Azure ML puts them in its swagger document."""
+    empty = {"type": "object", "example": {}}
+    if script.mode != SCHEMA:
+        return empty, empty
+    from inference_schema.schema_util import get_input_schema, get_output_schema
+
+    return get_input_schema(script.run) or empty, get_output_schema(script.run) or empty
 
 
 def create_app(settings: Settings | None = None) -> ScoringApp:

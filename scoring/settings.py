@@ -61,6 +61,10 @@ class Settings:
     api_key: str = field(default="", repr=False)
     # Bind Triton's HTTP, gRPC and metrics ports to 127.0.0.1 so only the scoring port is reachable from outside.
     triton_localhost_only: bool = True
+    # Exception type, text and traceback in 500 answers (off by default: Azure ML answers a generic message).
+    debug_errors: bool = False
+    # Azure ML's platform sets it; echoed as x-ms-server-version when set.
+    server_version: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -97,4 +101,6 @@ class Settings:
             swagger_file=swagger if swagger.is_file() else None,
             api_key=env.get("SCORING_API_KEY", ""),
             triton_localhost_only=_choice(env, "TRITON_LOCALHOST_ONLY", "1", ("0", "1")) == "1",
+            debug_errors=_choice(env, "SCORING_DEBUG_ERRORS", "0", ("0", "1")) == "1",
+            server_version=env.get("HTTP_X_MS_SERVER_VERSION", ""),
         )

@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 ERROR = {"type": "object", "properties": {"message": {"type": "string"}}}
+EMPTY_SCHEMA = {"type": "object", "example": {}}
 
 
-def default_document(title: str) -> dict[str, Any]:
+def default_document(
+    title: str, service_input: Any = EMPTY_SCHEMA, service_output: Any = EMPTY_SCHEMA
+) -> dict[str, Any]:
+    """ServiceInput and ServiceOutput hold run()'s inference_schema schemas, named as Azure ML names them."""
     errors = {str(code): {"description": text, "schema": ERROR} for code, text in _ERRORS.items()}
     return {
         "swagger": "2.0",
@@ -26,8 +30,18 @@ def default_document(title: str) -> dict[str, Any]:
             "/score": {
                 "post": {
                     "description": "Run the entry script on the request body",
-                    "parameters": [{"name": "body", "in": "body", "required": True, "schema": {"type": "object"}}],
-                    "responses": {"200": {"description": "Result of run()"}, **errors},
+                    "parameters": [
+                        {
+                            "name": "body",
+                            "in": "body",
+                            "required": True,
+                            "schema": {"$ref": "#/definitions/ServiceInput"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {"description": "Result of run()", "schema": {"$ref": "#/definitions/ServiceOutput"}},
+                        **errors,
+                    },
                 },
                 "get": {
                     "description": "Run the entry script on the query parameters, passed as a JSON object",
@@ -35,14 +49,15 @@ def default_document(title: str) -> dict[str, Any]:
                 },
             },
         },
+        "definitions": {"ServiceInput": service_input, "ServiceOutput": service_output, "ErrorResponse": ERROR},
     }
 
 
 _ERRORS = {
     400: "Bad input (malformed JSON, wrong shape or dtype)",
     413: "Body over MAX_REQUEST_BYTES",
-    431: "x-request-id longer than 100 characters",
-    500: "run() failed",
+    415: "An @input_schema run() was sent a body that is not application/json",
+    431: "x-request-id, x-ms-request-id or x-ms-client-request-id longer than 100 characters",
+    500: "run() failed, returned a value that is not JSON, or exceeded SCORING_TIMEOUT_MS",
     503: "Triton is not ready",
-    504: "run() exceeded SCORING_TIMEOUT_MS",
 }

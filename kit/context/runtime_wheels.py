@@ -21,6 +21,12 @@ SCORING_REQUIREMENTS = (
     "prometheus-client==0.26.0",
     "ml-dtypes==0.5.4",  # tritonclient.utils imports it
     "numpy==1.26.4",
+    # Azure ML's @input_schema/@output_schema (the real package): 1.1 MB of wheels, 6.3 MB installed, most of it the
+    # pytz and tzdata time zone tables that python-dateutil brings.
+    "inference-schema==1.8",
+    "python-dateutil==4.0.0",
+    "pytz==2026.6",
+    "wrapt==1.16.0",
 )
 # Without dependencies: its [http] extra would add aiohttp, which the gevent-based client never imports.
 TRITONCLIENT = "tritonclient==2.73.0"

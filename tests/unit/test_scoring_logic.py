@@ -52,14 +52,21 @@ def test_triton_args_are_shell_split() -> None:
         (InferenceServerException("unexpected shape for input 'x'", status="400"), 400, "unexpected shape"),
         (InferenceServerException("overloaded", status="503"), 503, "not available"),
         (ConnectionRefusedError(111, "Connection refused"), 503, "not reachable"),
-        (ScoringTimeout(250), 504, "SCORING_TIMEOUT_MS=250"),
+        (ScoringTimeout(250), 500, "Scoring timeout after 250 ms"),
         (RequestTooLarge(10), 413, "MAX_REQUEST_BYTES=10"),
-        (KeyError("data"), 500, "run() failed: KeyError"),
+        (KeyError("data"), 500, "An unexpected error occurred in scoring script"),
     ],
 )
 def test_errors_map_to_status_and_message(error: BaseException, status: int, fragment: str) -> None:
     assert classify(error, SETTINGS)[0] == status
     assert fragment in classify(error, SETTINGS)[1]
+
+
+def test_exception_text_reaches_the_client_only_with_the_debug_switch() -> None:
+    error = KeyError("secret-column")
+    assert "secret-column" not in classify(error, SETTINGS)[1]
+    debug = Settings.from_env({"SCORING_DEBUG_ERRORS": "1"})
+    assert "KeyError: 'secret-column'" in classify(error, debug)[1]
 
 
 def test_body_limit_checks_the_declared_length_before_reading() -> None:
