@@ -94,6 +94,8 @@ class ScoringApp:
             reply = message(405, text, [("Allow", allowed)], run_failed=False)
         else:
             request_id, echoes, refused = correlation(environ)
+            if self.settings.server_version:
+                echoes.append(("x-ms-server-version", self.settings.server_version))
             if refused is not None:
                 reply = refused
             elif path == "/score" and self.settings.api_key and not self.authorized(environ):
@@ -103,8 +105,6 @@ class ScoringApp:
                 reply = handlers[method](environ, request_id)
         status, headers, body = reply
         headers.extend(echoes)
-        if self.settings.server_version:
-            headers.append(("x-ms-server-version", self.settings.server_version))
         headers.append(("Content-Length", str(len(body))))
         start_response(f"{status} {http.client.responses.get(status, '')}", headers)
         metrics.observe(path if handlers else "other", method, status, time.perf_counter() - started)
@@ -148,7 +148,7 @@ class ScoringApp:
                 headers.append(run_flag(True))
             return result.status, [*headers, ("x-ms-run-fn-exec-ms", elapsed_ms)], result.encoded()
         try:
-            body = encode_json(result)
+            body = encode_json(result) if result is not None else b"{}"  # Azure ML answers {} for None
         except TypeError as error:
             log.error("request %s: run() returned a %s that is not JSON: %s", request_id, type(result).__name__, error)
             return message(500, INTERNAL_ERROR, run_failed=False)

@@ -33,6 +33,16 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     return value
 
 
+RUNTIME_VERSION = "triton-kit-scoring/1"
+
+
+def server_version(env: Mapping[str, str]) -> str:
+    """x-ms-server-version, on by default as Azure ML's server has it (which sends azmlinfsrv/<its version>)."""
+    if env.get("SERVER_VERSION_LOG_RESPONSE_ENABLED", "true").strip().lower() != "true":
+        return ""
+    return env.get("HTTP_X_MS_SERVER_VERSION") or RUNTIME_VERSION
+
+
 @dataclass(frozen=True)
 class Settings:
     app_root: Path
@@ -63,7 +73,7 @@ class Settings:
     triton_localhost_only: bool = True
     # Exception type, text and traceback in 500 answers (off by default: Azure ML answers a generic message).
     debug_errors: bool = False
-    # Azure ML's platform sets it; echoed as x-ms-server-version when set.
+    # Sent as x-ms-server-version (HTTP_X_MS_SERVER_VERSION, SERVER_VERSION_LOG_RESPONSE_ENABLED as on Azure ML).
     server_version: str = ""
 
     @classmethod
@@ -102,5 +112,5 @@ class Settings:
             api_key=env.get("SCORING_API_KEY", ""),
             triton_localhost_only=_choice(env, "TRITON_LOCALHOST_ONLY", "1", ("0", "1")) == "1",
             debug_errors=_choice(env, "SCORING_DEBUG_ERRORS", "0", ("0", "1")) == "1",
-            server_version=env.get("HTTP_X_MS_SERVER_VERSION", ""),
+            server_version=server_version(env),
         )

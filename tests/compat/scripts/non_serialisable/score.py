@@ -1,0 +1,23 @@
+# run() returning what the JSON encoder cannot encode.
+import json
+
+import numpy as np
+
+
+def init():
+    pass
+
+
+def run(raw_data):
+    kind = json.loads(raw_data)["kind"]
+    if kind == "object":
+        return object()
+    if kind == "set":
+        return {"values": {1, 2}}
+    if kind == "numpy":
+        return np.arange(3)
+    if kind == "str":
+        return "just a string"
+    if kind == "none":
+        return None
+    return [1, "two", 3.5, True, None]
