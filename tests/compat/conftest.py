@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from kit import PROJECT_ROOT
-from kit.containers import free_port
-from kit.host_triton import ensure_host_triton
+from kit.docker.containers import free_port
+from kit.spec.bases import SHARED_NETWORK_TRITON_ARGS
 from tests.model_factory import add_onnx_model, add_python_model, mlp_onnx
+from tests.support.host_triton import ensure_host_triton
 
 HERE = Path(__file__).parent
 SCRIPTS = HERE / "scripts"
@@ -93,7 +94,7 @@ def triton_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log_path = repository.parent / "tritonserver.log"
     command = [str(launcher), f"--model-repository={repository}", "--strict-model-config=false", f"--http-port={port}",
-               "--allow-grpc=false", "--allow-metrics=false", "--http-address=127.0.0.1"]  # fmt: skip
+               "--http-address=127.0.0.1", *SHARED_NETWORK_TRITON_ARGS]  # fmt: skip
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     triton = Server("tritonserver", process, port, log_path)
