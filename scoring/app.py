@@ -71,7 +71,8 @@ class ScoringApp:
         self.settings = settings
         self.script = script
         self.readiness = readiness
-        self.deadline = RunDeadline(settings.scoring_timeout_ms, gevent_patched())
+        threaded = settings.worker_class == "gthread"  # run() off the main thread: the alarm cannot reach it
+        self.deadline = RunDeadline(settings.scoring_timeout_ms, gevent_patched(), threaded)
         self.swagger_document = swagger_bytes(settings, script)
         self.routes: dict[str, dict[str, Callable[[dict[str, Any], str], Reply]]] = {
             "/": {"GET": self.liveness},

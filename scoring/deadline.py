@@ -22,12 +22,13 @@ from scoring.errors import ScoringTimeout
 
 
 class RunDeadline:
-    def __init__(self, timeout_ms: int, gevent_patched: bool) -> None:
+    def __init__(self, timeout_ms: int, gevent_patched: bool, threaded: bool = False) -> None:
         self.timeout_ms = timeout_ms
         self.timeout_s = timeout_ms / 1000.0
         self.pending: dict[Any, float] = {}
         self.armed = False
-        self.alarm = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+        main_thread = threading.current_thread() is threading.main_thread()
+        self.alarm = main_thread and not threaded and hasattr(signal, "setitimer")
         self.current: Callable[[], Any] = threading.get_ident
         self.gevent_timeout: Callable[[], Any] | None = None
         if gevent_patched:
