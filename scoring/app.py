@@ -89,7 +89,7 @@ class ScoringApp:
         echoes: list[tuple[str, str]] = []
         if handlers is None:  # Azure ML answers routing errors before it reads any request id
             reply = message(404, f"no route {path}; use /score, /, /ready, /swagger.json or /metrics", run_failed=False)
-        elif method not in handlers:
+        elif method not in handlers and not (method == "HEAD" and "GET" in handlers):
             allowed = ", ".join(handlers)
             text = f"{method} is not allowed on {path}; use {allowed}"
             reply = message(405, text, [("Allow", allowed)], run_failed=False)
@@ -103,13 +103,13 @@ class ScoringApp:
                 text = "missing or wrong API key: send Authorization: Bearer <key>"
                 reply = message(401, text, [("WWW-Authenticate", "Bearer")])
             else:
-                reply = handlers[method](environ, request_id)
+                reply = handlers.get(method, self.head if path == "/score" else handlers["GET"])(environ, request_id)
         status, headers, body = reply
         headers.extend(echoes)
         headers.append(("Content-Length", str(len(body))))
         start_response(f"{status} {http.client.responses.get(status, '')}", headers)
         metrics.observe(path if handlers else "other", method, status, time.perf_counter() - started)
-        return [body]
+        return [body] if method != "HEAD" else [b""]  # gevent's pywsgi would send a HEAD answer's body
 
     def authorized(self, environ: dict[str, Any]) -> bool:
         scheme, _, key = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
@@ -117,6 +117,10 @@ class ScoringApp:
 
     def liveness(self, environ: dict[str, Any], request_id: str) -> Reply:
         return 200, [("Content-Type", HTML)], b"Healthy"
+
+    def head(self, environ: dict[str, Any], request_id: str) -> Reply:
+        """HEAD /score: routed (like GET) but not a scoring method, as on Azure ML; other GET routes answer HEAD."""
+        return message(405, "Method not allowed", run_failed=False)
 
     def ready(self, environ: dict[str, Any], request_id: str) -> Reply:
         ready, reason = self.readiness.check()

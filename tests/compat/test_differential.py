@@ -121,6 +121,8 @@ CASES = [
     post("plain_json", "client-id-101", {}, headers={"x-ms-client-request-id": "c" * 101}),
     raw("plain_json", "bad-utf8", "POST", "/score", b"\xff\xfe", {"Content-Type": "text/plain"}),
     raw("plain_json", "liveness", "GET", "/", None, {}),
+    raw("plain_json", "liveness-head", "HEAD", "/", None, {}),
+    raw("plain_json", "score-head", "HEAD", "/score", None, {}),
     raw("plain_json", "malformed-json", "POST", "/score", b"{nope", {}, deviation="malformed-json-400"),
     raw(
         "plain_json",
