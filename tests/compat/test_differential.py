@@ -18,8 +18,8 @@ Coverage of issue 10, item 1 (scripts in tests/compat/scripts/):
 | header echoes, x-ms-server-version, 431              | plain_json                                                |
 | failures: exceptions, non-serialisable, malformed    | script_exception, non_serialisable, plain_json, timeouts  |
 |   input, timeouts (I/O and CPU-bound)                |                                                           |
-| Triton from the script (tritonclient, raw HTTP,      | triton_client, triton_raw_http, tritonhttpclient_seed     |
-|   tritonhttpclient)                                  |                                                           |
+| Triton from the script (tritonclient, raw HTTP,      | triton_client, triton_raw_http, tritonhttpclient_seed,    |
+|   tritonhttpclient), Triton unreachable              |   triton_down                                             |
 """
 
 from __future__ import annotations
@@ -208,9 +208,11 @@ CASES = [
     post("timeouts", "after", {"seconds": 0}),
     # Triton called from the script
     post("triton_client", "infer", {"data": [[0.1] * 8, [0.9] * 8]}),
+    post("triton_client", "wrong-shape", {"data": [[0.1] * 5]}, deviation="triton-bad-input-400"),
     post("triton_raw_http", "infer", {"values": [1, 2, 3, 4]}),
     post("tritonhttpclient_seed", "infer", {"values": [[1, 2, 3, 4]]}),
     post("model_dir_init", "label", {"index": 2}),
+    post("triton_down", "refused", {}, deviation="triton-unavailable-503"),
 ]
 
 
@@ -237,6 +239,13 @@ def differs_only_by(kind: str) -> Callable[[Answer, Answer], None]:
         elif kind == "numpy-results":  # the kit encodes numpy arrays and scalars; Azure ML's json.dumps cannot
             assert (peer.status, peer.body) == (500, INTERNAL_ERROR)
             assert (kit.status, kit.body) == (200, [0, 1, 2])
+        elif kind == "triton-bad-input-400":  # Triton refused the tensors the client sent: Triton's reason, as a 400
+            assert (peer.status, peer.body) == (500, SCRIPT_FAILED)
+            assert kit.status == 400 and kit.body["message"].startswith("Triton rejected the request: ")
+        elif kind == "triton-unavailable-503":  # the kit tells an unreachable Triton from a failing script
+            assert (peer.status, peer.body) == (500, SCRIPT_FAILED)
+            assert kit.status == 503 and kit.body["message"].startswith("Triton at ")
+            assert kit.headers["x-ms-run-function-failed"] == "False"
         else:
             raise AssertionError(f"unknown deviation {kind}")
 
@@ -244,7 +253,7 @@ def differs_only_by(kind: str) -> Callable[[Answer, Answer], None]:
 
 
 DELIBERATE = {"malformed-json-400", "body-limit-413", "routing-messages", "ready-route", "swagger-document",
-              "numpy-results"}  # fmt: skip
+              "numpy-results", "triton-unavailable-503", "triton-bad-input-400"}  # fmt: skip
 RESULTS: dict[str, str] = {}
 
 
