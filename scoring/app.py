@@ -127,7 +127,7 @@ class ScoringApp:
         return json_reply(200, {"status": "ready"}) if ready else message(503, reason)
 
     def swagger(self, environ: dict[str, Any], request_id: str) -> Reply:
-        return 200, [("Content-Type", JSON), run_flag(False)], self.swagger_document
+        return 200, [("Content-Type", JSON), RUN_OK], self.swagger_document
 
     def metrics(self, environ: dict[str, Any], request_id: str) -> Reply:
         body, content_type = metrics.exposition()
@@ -137,7 +137,7 @@ class ScoringApp:
         try:
             arguments = self.run_arguments(environ)
             if arguments is None:  # OPTIONS to a script that does not take the raw request
-                return 200, [("Content-Type", HTML), run_flag(False), ("Allow", "GET, POST, OPTIONS")], b""
+                return 200, [("Content-Type", HTML), RUN_OK, ("Allow", "GET, POST, OPTIONS")], b""
             started = time.perf_counter()
             with self.deadline():
                 result = self.script.run(**arguments)
@@ -157,7 +157,7 @@ class ScoringApp:
         except TypeError as error:
             log.error("request %s: run() returned a %s that is not JSON: %s", request_id, type(result).__name__, error)
             return message(500, INTERNAL_ERROR, run_failed=False)
-        return 200, [("Content-Type", JSON), run_flag(False), ("x-ms-run-fn-exec-ms", elapsed_ms)], body
+        return 200, [("Content-Type", JSON), RUN_OK, ("x-ms-run-fn-exec-ms", elapsed_ms)], body
 
     def failed(self, error: BaseException, request_id: str) -> Reply:
         status, text = classify(error, self.settings)
@@ -187,6 +187,9 @@ class ScoringApp:
         if script.wants_headers:
             arguments["request_headers"] = dict(Headers(environ))
         return arguments
+
+
+RUN_OK = ("x-ms-run-function-failed", "False")
 
 
 def run_flag(failed: bool) -> tuple[str, str]:

@@ -11,11 +11,9 @@ The alarm only works on the main thread (sync and gevent workers); gthread worke
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any, Callable
 
 from scoring.errors import ScoringTimeout
@@ -39,24 +37,14 @@ class RunDeadline:
         if self.alarm:
             signal.signal(signal.SIGALRM, self.on_alarm)
 
-    @contextlib.contextmanager
-    def __call__(self) -> Iterator[None]:
-        me = self.current()
+    def __call__(self) -> _Bound:
+        return _Bound(self)
+
+    def enter(self, me: object) -> None:
         self.pending[me] = time.monotonic() + self.timeout_s
-        if self.alarm and not self.armed:
+        if self.alarm and not self.armed:  # an armed alarm is never later than this deadline: nothing to do
             self.armed = True
             signal.setitimer(signal.ITIMER_REAL, self.timeout_s)
-        try:
-            if self.gevent_timeout is None:
-                yield
-            else:
-                with self.gevent_timeout():
-                    yield
-        finally:
-            self.pending.pop(me, None)
-            if self.alarm and not self.pending and self.armed:
-                self.armed = False
-                signal.setitimer(signal.ITIMER_REAL, 0)
 
     def on_alarm(self, signum: int, frame: object) -> None:
         now = time.monotonic()
@@ -70,3 +58,24 @@ class RunDeadline:
             signal.setitimer(signal.ITIMER_REAL, max(min(later) - now, 0.001))
         if overdue:
             raise ScoringTimeout(self.timeout_ms)
+
+
+class _Bound:
+    """One run()'s deadline (a class, not a generator context manager: this is on every request's path)."""
+
+    __slots__ = ("deadline", "me", "timeout")
+
+    def __init__(self, deadline: RunDeadline) -> None:
+        self.deadline = deadline
+        self.me = deadline.current()
+        self.timeout = deadline.gevent_timeout() if deadline.gevent_timeout is not None else None
+
+    def __enter__(self) -> None:
+        self.deadline.enter(self.me)
+        if self.timeout is not None:
+            self.timeout.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.timeout is not None:
+            self.timeout.close()
+        self.deadline.pending.pop(self.me, None)

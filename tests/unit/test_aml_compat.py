@@ -89,8 +89,10 @@ def test_a_cpu_bound_run_is_interrupted_at_the_deadline() -> None:
         with pytest.raises(ScoringTimeout, match="Scoring timeout after 200 ms"), deadline():
             while True:  # never yields, never sleeps
                 time.monotonic()
-        with deadline():  # the next run() starts afresh
+        assert not deadline.pending and not deadline.armed  # nothing left to watch: no alarm pending
+        with deadline():  # the next run() starts afresh and arms the alarm again
             pass
-        assert not deadline.pending and not deadline.armed
+        assert not deadline.pending and deadline.armed  # left armed: it fires once, finds nothing, and stops
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
