@@ -16,6 +16,8 @@ from kit.errors import KitError
 from kit.spec.bases import CPU
 
 HOST_ROOT = PROJECT_ROOT / ".cache" / "triton-host"
+# Per checkout (build/ is never shared): this checkout's ORT backend and launcher, next to the shared unpacked wheel.
+CHECKOUT_ROOT = PROJECT_ROOT / "build" / "triton-host"
 LIBPYTHON = Path(f"/usr/lib/x86_64-linux-gnu/libpython{CPU.python_version}.so.1.0")
 
 
@@ -63,10 +65,22 @@ def ensure_host_triton(root: Path = HOST_ROOT) -> Path:
         unpack_triton(triton_wheel, triton_root)
         install_backend_packages(backend_wheels, site_packages)
         stamp.write_text(source_id)
-    backend_dir = triton_root / "backends" / "onnxruntime"
-    backend_dir.mkdir(exist_ok=True)
-    shutil.copy2(BACKEND_SOURCE, backend_dir / "model.py")  # always the working copy
-    launcher = root / "tritonserver"
-    launcher.write_text(render("host/tritonserver.sh.j2", root=triton_root, site_packages=site_packages))
+    return write_launcher(triton_root, site_packages)
+
+
+def write_launcher(triton_root: Path, site_packages: Path, checkout_root: Path = CHECKOUT_ROOT) -> Path:
+    """A backend directory of this checkout: the shared backends linked, the working copy of the ORT backend."""
+    backends = checkout_root / "backends"
+    backends.mkdir(parents=True, exist_ok=True)
+    for entry in (triton_root / "backends").iterdir():
+        link = backends / entry.name
+        if entry.name != "onnxruntime" and not link.exists():
+            link.symlink_to(entry)
+    (backends / "onnxruntime").mkdir(exist_ok=True)
+    shutil.copy2(BACKEND_SOURCE, backends / "onnxruntime" / "model.py")  # always the working copy
+    launcher = checkout_root / "tritonserver"
+    launcher.write_text(
+        render("host/tritonserver.sh.j2", root=triton_root, site_packages=site_packages, backends=backends)
+    )
     launcher.chmod(0o755)
     return launcher
