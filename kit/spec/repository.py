@@ -27,7 +27,10 @@ PLATFORM_BACKENDS = {
     "tensorflow_graphdef": "tensorflow",
     "ensemble": "ensemble",
 }
-CPU_BACKENDS = {"onnxruntime", "python"}
+CPU_BACKENDS = {"onnxruntime", "python", "ensemble"}
+# The file each backend looks for in a version folder unless config.pbtxt names another (default_model_filename).
+BACKEND_FILES = {backend: name for name, backend in MODEL_FILES.items() if backend != "tensorflow"}
+STEP_MODEL = re.compile(r'model_name\s*:\s*"([^"]+)"')
 FIELD = re.compile(r"^\s*(name|platform|backend|max_batch_size|default_model_filename)\s*:\s*(.+?)\s*$", re.MULTILINE)
 
 
@@ -40,6 +43,7 @@ class ModelEntry:
     name: str
     backend: str
     versions: tuple[int, ...]
+    steps: tuple[str, ...] = ()  # the models an ensemble calls
 
 
 def config_fields(text: str) -> dict[str, str]:
@@ -69,7 +73,25 @@ def check_config(model_dir: Path, file_backend: str | None, problems: list[str])
         problems.append(f"{path}: unknown platform {fields['platform']!r}")
     if backend and file_backend and backend != file_backend and "default_model_filename" not in fields:
         problems.append(f"{path}: says backend {backend!r} but the version folders hold a {file_backend} model file")
+    if backend == "ensemble" and "ensemble_scheduling" not in text:
+        problems.append(f'{path}: platform "ensemble" needs an ensemble_scheduling {{ step [ ... ] }} block')
     return backend or file_backend
+
+
+def check_version_files(model_dir: Path, backend: str | None, versions: list[int], problems: list[str]) -> None:
+    """What Triton loads from each version folder: nothing for an ensemble (the folder may be empty), else the
+    backend's default file or the one config.pbtxt names."""
+    if backend == "ensemble":
+        return
+    config = model_dir / "config.pbtxt"
+    named = config_fields(config.read_text(errors="replace")).get("default_model_filename") if config.exists() else None
+    wanted = named or BACKEND_FILES.get(backend or "")
+    for version in versions:
+        version_dir = model_dir / str(version)
+        if named and not (version_dir / named).exists():
+            problems.append(f"{version_dir}: config.pbtxt names default_model_filename {named!r}; put that file here")
+        elif not named and wanted and not (version_dir / wanted).exists() and config.exists():
+            problems.append(f"{version_dir}: the {backend} backend loads {wanted} from here; add it")
 
 
 def check_model(model_dir: Path, problems: list[str]) -> ModelEntry | None:
@@ -93,7 +115,11 @@ def check_model(model_dir: Path, problems: list[str]) -> ModelEntry | None:
     if len(file_backends) > 1:
         problems.append(f"{model_dir}: versions hold different model kinds ({', '.join(sorted(file_backends))})")
     backend = check_config(model_dir, file_backend, problems)
-    return ModelEntry(model_dir.name, backend or "unknown", tuple(versions)) if versions else None
+    check_version_files(model_dir, backend, versions, problems)
+    steps = ()
+    if backend == "ensemble":
+        steps = tuple(STEP_MODEL.findall((model_dir / "config.pbtxt").read_text(errors="replace")))
+    return ModelEntry(model_dir.name, backend or "unknown", tuple(versions), steps) if versions else None
 
 
 def check_repository(repository: Path, profile: BaseProfile) -> list[ModelEntry]:
@@ -114,10 +140,18 @@ def check_repository(repository: Path, profile: BaseProfile) -> list[ModelEntry]
             models.append(model)
     if not model_dirs:
         problems.append(f"{repository}: empty; add at least one <model>/1/<model file>")
+    names = {model.name for model in models}
     for model in models:
+        for step in model.steps:
+            if step not in names:
+                problems.append(
+                    f"{repository / model.name / 'config.pbtxt'}: ensemble step model_name {step!r} is not in the "
+                    f"repository; add {repository.name}/{step}/ or correct the name"
+                )
         if profile.name == "cpu" and model.backend not in CPU_BACKENDS:
             problems.append(
-                f"{repository / model.name}: the cpu base serves onnxruntime and python models, not {model.backend}; "
+                f"{repository / model.name}: the cpu base serves onnxruntime, python and ensemble models, "
+                f"not {model.backend}; "
                 "use BASE=ngc-20.09 for it"
             )
         if model.backend == "python" and not profile.has_python_backend:

@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent.parent / "conformance"
 CONFIGS = HERE / "configs"
 GOLDEN = HERE / "golden"
 LABELS = HERE / "labels.txt"
+ENSEMBLE = HERE / "ensemble"  # `classify` (platform ensemble) = `preprocess` (python) -> sk_classifier__ngc_reshape
 # Models served bare (no config.pbtxt); sk_zipmap is refused, see BROKEN.
 BARE = [name for name in MODELS if name != "sk_zipmap"]
 # Variants that must fail to load, with a piece of the reason Triton reports.
@@ -66,6 +67,8 @@ def build_repository(repository: Path) -> Path:
         if form != "bare":
             shutil.copy2(CONFIGS / f"{model}.{form}.pbtxt", repository / variant / "config.pbtxt")
             shutil.copy2(LABELS, repository / variant / "labels.txt")
+    shutil.copytree(ENSEMBLE, repository, dirs_exist_ok=True)
+    (repository / "classify" / "1").mkdir()  # an ensemble's version folder is empty
     return repository
 
 
@@ -185,7 +188,8 @@ def serving(tritonserver: Path, repository: Path, log_dir: Path, timeout_s: floa
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"tritonserver did not start ({process.poll()}):\n{server.log()[-4000:]}")
             time.sleep(0.5)
-        while any(entry.get("state") not in ("READY", "UNAVAILABLE") for entry in server.index().values()):
+        # Triton loads the repository before it answers; an ensemble it refuses has no state at all.
+        while any(entry.get("state") == "LOADING" for entry in server.index().values()):
             if time.monotonic() > deadline:
                 raise AssertionError(f"models still loading after {timeout_s} s:\n{server.log()[-4000:]}")
             time.sleep(0.5)

@@ -17,6 +17,8 @@ import pytest
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
+from kit.bases import CPU
+from kit.repository import check_repository
 from tests.runtime.conformance import (
     BROKEN,
     GOLDEN,
@@ -148,3 +150,29 @@ def test_output_left_out_of_config_is_not_served(matrix: HostServer, reference: 
     client = httpclient.InferenceServerClient(matrix.url)
     with pytest.raises(InferenceServerException, match="label"):
         client.infer("sk_classifier__optional_output", [item], outputs=[httpclient.InferRequestedOutput("label")])
+
+
+def test_repository_validator_accepts_the_matrix(matrix: HostServer, tmp_path: Path) -> None:
+    """What Triton loads (every variant, the python model, the ensemble) passes the kit's repository checks."""
+    models = {model.name: model for model in check_repository(build_repository(tmp_path / "models"), CPU)}
+    assert models["classify"].backend == "ensemble" and models["preprocess"].backend == "python"
+    assert all(name in models for name in loadable_variants())
+
+
+def test_ensemble_chains_python_preprocessing_and_onnx(matrix: HostServer, reference: HostReference) -> None:
+    assert matrix.index()["classify"]["state"] == "READY"
+    client = httpclient.InferenceServerClient(matrix.url)
+
+    def call(seed: int) -> None:
+        case = reference.case("sk_classifier", 1 + seed % 3, seed)
+        raw = case.inputs["X"] * 2.0 + 1.0  # what `preprocess` turns back into X
+        item = httpclient.InferInput("RAW", list(raw.shape), "FP32")
+        item.set_data_from_numpy(raw.astype(np.float32), binary_data=True)
+        result = httpclient.InferenceServerClient(matrix.url).infer("classify", [item])
+        expected = reference.session("sk_classifier").run(None, {"X": ((raw - 1.0) / 2.0).astype(np.float32)})
+        np.testing.assert_array_equal(result.as_numpy("LABEL").reshape(-1), expected[0])
+        np.testing.assert_allclose(result.as_numpy("PROBABILITIES"), expected[1], rtol=1e-5, atol=1e-6)
+
+    assert client.is_model_ready("classify")
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        list(pool.map(call, range(CONCURRENCY)))

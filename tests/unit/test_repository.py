@@ -78,7 +78,7 @@ def test_config_backend_contradicting_the_file(tmp_path: Path) -> None:
 
 def test_base_capabilities(tmp_path: Path) -> None:
     root = make(tmp_path / "triton", {"a/1/model.plan": "x"})
-    assert "the cpu base serves onnxruntime and python models, not tensorrt" in problems(root)
+    assert "the cpu base serves onnxruntime, python and ensemble models, not tensorrt" in problems(root)
     check_repository(root, NGC_20_09)
     python_root = make(tmp_path / "py", {"p/1/model.py": "", "p/config.pbtxt": 'backend: "python"'})
     assert "has no python backend; use BASE=cpu" in problems(python_root, NGC_20_09)
@@ -87,3 +87,43 @@ def test_base_capabilities(tmp_path: Path) -> None:
 def test_config_fields_ignore_nested_values() -> None:
     text = 'name: "m"\nmax_batch_size: 4\ninput [\n  { name: "x" }\n]\nparameters { key: "a" }\n'
     assert config_fields(text) == {"name": "m", "max_batch_size": "4"}
+
+
+ENSEMBLE = """
+platform: "ensemble"
+max_batch_size: 8
+ensemble_scheduling { step [
+  { model_name: "pre" model_version: -1 input_map { key: "RAW" value: "RAW" } output_map { key: "X" value: "x" } },
+  { model_name: "clf" model_version: -1 input_map { key: "X" value: "x" } output_map { key: "Y" value: "Y" } }
+] }
+"""
+
+
+def test_ensemble_with_empty_version_folder_is_accepted(tmp_path: Path) -> None:
+    root = make(tmp_path / "triton", {"pre/1/model.py": "", "pre/config.pbtxt": 'backend: "python"',
+                                      "clf/1/model.onnx": "x", "chain/config.pbtxt": ENSEMBLE})  # fmt: skip
+    (root / "chain" / "1").mkdir()
+    models = {model.name: model for model in check_repository(root, CPU)}
+    assert models["chain"].backend == "ensemble" and models["chain"].steps == ("pre", "clf")
+
+
+def test_ensemble_mistakes_triton_rejects(tmp_path: Path) -> None:
+    root = make(tmp_path / "triton", {"clf/1/model.onnx": "x", "chain/config.pbtxt": ENSEMBLE,
+                                      "bare/config.pbtxt": 'platform: "ensemble"'})  # fmt: skip
+    (root / "chain" / "1").mkdir()
+    (root / "bare" / "1").mkdir()
+    text = problems(root)
+    assert "chain/config.pbtxt: ensemble step model_name 'pre' is not in the repository; add triton/pre/" in text
+    assert 'bare/config.pbtxt: platform "ensemble" needs an ensemble_scheduling' in text
+
+
+def test_config_only_models_need_the_file_their_backend_loads(tmp_path: Path) -> None:
+    root = make(tmp_path / "triton", {"a/config.pbtxt": 'backend: "onnxruntime"', "a/1/notes.txt": "",
+                                      "b/config.pbtxt": 'default_model_filename: "net.onnx"\nbackend: "onnxruntime"',
+                                      "b/1/model.onnx": "x"})  # fmt: skip
+    text = problems(root)
+    assert "a/1: the onnxruntime backend loads model.onnx from here; add it" in text
+    assert "b/1: config.pbtxt names default_model_filename 'net.onnx'; put that file here" in text
+    (root / "b" / "1" / "net.onnx").write_text("x")
+    (root / "a" / "1" / "model.onnx").write_text("x")
+    check_repository(root, CPU)
