@@ -14,6 +14,7 @@ import docker
 from docker.errors import NotFound
 from docker.models.containers import Container
 
+from kit.docker.triton_log import explain
 from kit.errors import SmokeTestFailed
 
 OWNER_LABEL = "io.triton-kit.owner"
@@ -40,6 +41,15 @@ def log_tail(container: Container, lines: int = 30) -> str:
         return "(container is gone)"
 
 
+def log_report(container: Container, event: str) -> str:
+    """`event` with Triton's reason for each model it failed to load first, then the log tail."""
+    try:
+        log = container.logs().decode(errors="replace")
+    except NotFound:
+        return f"{event} (container is gone, no log)"
+    return explain(log, event)
+
+
 def http_status(url: str, timeout_s: float = 2.0) -> int | None:
     """Status code of a GET, or None when nothing answers."""
     try:
@@ -61,12 +71,10 @@ def wait_for_http_ok(container: Container, url: str, timeout_s: float) -> float:
         if container.status in ("exited", "dead"):
             code = container.attrs["State"]["ExitCode"]
             raise ContainerExited(
-                f"container {container.name} exited ({code}) before {url} was ready:\n{log_tail(container)}"
+                log_report(container, f"container {container.name} exited ({code}) before {url} was ready")
             )
         time.sleep(0.25)
-    raise ReadinessTimeout(
-        f"{url} not ready after {timeout_s:.0f} s; last log lines of {container.name}:\n{log_tail(container)}"
-    )
+    raise ReadinessTimeout(log_report(container, f"{url} not ready after {timeout_s:.0f} s in {container.name}"))
 
 
 @contextmanager

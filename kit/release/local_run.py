@@ -8,7 +8,7 @@ from types import FrameType
 
 import docker
 
-from kit.docker.containers import running, wait_for_http_ok
+from kit.docker.containers import log_report, running, wait_for_http_ok
 from kit.progress import console
 from kit.verify.smoke import READY_TIMEOUT_S, loopback_environment
 
@@ -38,7 +38,8 @@ def run_locally(docker_client: docker.DockerClient, image: str, port: int, trito
             while True:
                 container.reload()
                 if container.status != "running":
-                    console.print(f"run: container stopped ({container.attrs['State']['ExitCode']})")
+                    code = container.attrs["State"]["ExitCode"]
+                    console.print(log_report(container, f"run: container stopped ({code})"), markup=False)
                     return
                 time.sleep(1)
         except KeyboardInterrupt:  # also StopRequested

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import docker
 
-from kit.docker.containers import free_port, http_status, log_tail, running, wait_for_http_ok
+from kit.docker.containers import free_port, http_status, log_report, running, wait_for_http_ok
 from kit.progress import console
 from kit.spec.bases import SHARED_NETWORK_TRITON_ARGS
 from kit.spec.image import ImageSpec, Sample, sample_expected, sample_request
@@ -121,5 +121,5 @@ def smoke_test(docker_client: docker.DockerClient, image: str, spec: ImageSpec, 
             report.failures += problems
             report.samples_passed += not problems
         if report.failures:
-            report.failures.append(f"last container log lines:\n{log_tail(container)}")
+            report.failures.append(log_report(container, f"container {container.name}"))
     return report

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from kit.containers import free_port, http_status
+from kit.docker.containers import free_port, http_status
 from models.conformance import CONFORMANCE_DIR, MODELS
 
 HERE = Path(__file__).resolve().parent.parent / "conformance"

@@ -17,8 +17,9 @@ import pytest
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
-from kit.bases import CPU
-from kit.repository import check_repository
+from kit.docker.triton_log import explain
+from kit.spec.bases import CPU
+from kit.spec.repository import check_repository
 from tests.runtime.conformance import (
     BROKEN,
     GOLDEN,
@@ -75,6 +76,15 @@ def test_every_variant_loads_and_broken_ones_say_why(matrix: HostServer) -> None
     for variant, reason in BROKEN.items():
         assert index[variant]["state"] == "UNAVAILABLE", variant
         assert reason in index[variant]["reason"], f"{variant}: {index[variant]['reason']}"
+
+
+def test_log_explains_each_refused_model_first(matrix: HostServer) -> None:
+    """What the kit prints when loading fails: Triton's reason per model on the first lines, then the log tail."""
+    lines = explain(matrix.log(), "tritonserver").splitlines()
+    head = lines[1 : 1 + len(BROKEN)]
+    assert lines[0] == f"Triton failed to load {len(BROKEN)} model(s):"
+    for variant, reason in BROKEN.items():
+        assert any(line.startswith(f"model '{variant}': ") and reason in line for line in head), (variant, head)
 
 
 @pytest.mark.parametrize("variant", loadable_variants())
