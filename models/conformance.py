@@ -218,7 +218,9 @@ def write_all(directory: Path = CONFORMANCE_DIR) -> list[Path]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # converters warn about opset choices; the models are checked by loading
         for name, build in MODELS.items():
+            model = build()
+            model.graph.name = name  # converters name the graph with a random uuid
             path = directory / f"{name}.onnx"
-            path.write_bytes(build().SerializeToString(deterministic=True))
+            path.write_bytes(model.SerializeToString(deterministic=True))
             written.append(path)
     return written
