@@ -14,7 +14,8 @@ import pytest
 import yaml
 from docker.errors import ImageNotFound
 
-from kit.pipeline import build_all, record_path
+from kit.pipeline import build_all
+from kit.release.record import record_path
 from tests.runtime.conformance import CONFIGS, HostReference
 from tests.runtime.conformance import CONFORMANCE_DIR as MODELS
 
