@@ -116,6 +116,7 @@ bench: engine models bench-venv
 soak: engine models
 	$(PY) -m bench.soak
 
-# Regenerates the example models and their expected sample outputs (fixed seeds; offline).
+# Regenerates the example models, their expected sample outputs and the conformance models (fixed seeds; offline).
 models: venv
 	$(PY) -m models.make_models
+	$(PY) -m models.conformance

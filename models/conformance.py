@@ -219,8 +219,16 @@ def write_all(directory: Path = CONFORMANCE_DIR) -> list[Path]:
         warnings.simplefilter("ignore")  # converters warn about opset choices; the models are checked by loading
         for name, build in MODELS.items():
             model = build()
-            model.graph.name = name  # converters name the graph with a random uuid
+            model.graph.name = name  # converters name the graph with a random uuid...
+            opsets = sorted(model.opset_import, key=lambda opset: opset.domain)  # ...and list opsets in set order
+            del model.opset_import[:]
+            model.opset_import.extend(opsets)
             path = directory / f"{name}.onnx"
             path.write_bytes(model.SerializeToString(deterministic=True))
             written.append(path)
     return written
+
+
+if __name__ == "__main__":
+    for written in write_all():
+        print(f"models: wrote {written.relative_to(CONFORMANCE_DIR.parent.parent)}")

@@ -21,7 +21,6 @@ import onnxruntime as ort
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from models.conformance import write_all as write_conformance_models
 from models.examples import digits_classifier, heavy_mlp, span_reader
 from models.onnx_models import mlp
 
@@ -176,8 +175,6 @@ def main(names: list[str]) -> int:
     for name in names or list(EXAMPLES):
         EXAMPLES[name](IMAGES / name)
         print(f"models: wrote {name}")
-    if not names:
-        print(f"models: wrote {len(write_conformance_models())} conformance models")
     return 0
 
 
