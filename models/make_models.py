@@ -160,7 +160,36 @@ def sniffed_uploads(folder: Path) -> None:
     write_json(folder / "samples" / "rows-csv.expected.json", {"format": "text/csv", "labels": labels})
 
 
+def image_bytes(image: np.ndarray, image_format: str, scale: int = 1) -> bytes:
+    grey = Image.fromarray(np.round(image * (255.0 / 16.0)).astype(np.uint8), mode="L")
+    if scale > 1:
+        grey = grey.resize((8 * scale, 8 * scale), Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    grey.save(buffer, format=image_format, **({"quality": 95} if image_format == "JPEG" else {}))
+    return buffer.getvalue()
+
+
+def aml_digits(folder: Path) -> None:
+    """The digits model in an Azure ML registered folder; raw PNG/JPEG samples answered as text (score.py's labels)."""
+    model_path = save_onnx(digits_classifier(), folder / "models" / "triton" / "digits" / "1" / "model.onnx")
+    names = (folder / "models" / "triton" / "digits" / "labels.txt").read_text().split("\n")
+    images, targets = digits_samples()
+    samples = folder / "samples"
+    (samples / "zero.png").write_bytes(image_bytes(images[0], "PNG"))
+    (samples / "seven.jpg").write_bytes(image_bytes(images[2], "JPEG", scale=4))
+    for file_name, target in (("zero.png", targets[0]), ("seven.jpg", targets[2])):
+        grey = Image.open(samples / file_name).convert("L").resize((8, 8))  # score.py's pre-processing
+        pixels = (np.asarray(grey, dtype=np.float32) * (16.0 / 255.0)).reshape(1, 64)
+        label = int(run_onnx(model_path, {"pixels": pixels})["probabilities"].argmax())
+        assert label == target, f"{file_name}: the model reads {label}, not {target}; the sample text would be wrong"
+    pixels = images[1].reshape(1, 64)
+    label = int(run_onnx(model_path, {"pixels": pixels})["probabilities"].argmax())
+    write_json(samples / "pixels.json", {"data": pixels[0].tolist()})
+    write_json(samples / "pixels.expected.json", {"label": label, "name": names[label]})
+
+
 EXAMPLES: dict[str, Callable[[Path], None]] = {
+    "aml-digits": aml_digits,
     "mlp-classifier": mlp_classifier,
     "digits-onnx": digits_onnx,
     "seed-style": seed_style,

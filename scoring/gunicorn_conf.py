@@ -16,6 +16,10 @@ _settings = Settings.from_env()
 # The supervisor binds the port first (to answer probes while models load) and hands the socket over.
 _inherited = os.environ.get("SCORING_LISTEN_FD")
 bind = [f"fd://{_inherited}"] if _inherited else [f"{_settings.server_host}:{_settings.server_port}"]
+if os.environ.get("SCORING_UNIX_LISTEN_FD"):
+    bind.append(f"fd://{os.environ['SCORING_UNIX_LISTEN_FD']}")
+elif _settings.unix_socket:
+    bind.append(f"unix:{_settings.unix_socket}")
 workers = _settings.worker_count
 worker_class = _settings.worker_class
 worker_connections = _settings.worker_connections

@@ -75,6 +75,8 @@ class Settings:
     debug_errors: bool = False
     # Sent as x-ms-server-version (HTTP_X_MS_SERVER_VERSION, SERVER_VERSION_LOG_RESPONSE_ENABLED as on Azure ML).
     server_version: str = ""
+    # A second listener on a unix socket (a folder mounted from the host), for containers with network_mode=none.
+    unix_socket: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,7 +85,8 @@ class Settings:
         entry_script = app_root / (env.get("AZUREML_ENTRY_SCRIPT") or "score.py")
         model_dir = Path(env.get("AZUREML_MODEL_DIR") or app_root)
         triton_port = _integer(env, "TRITON_HTTP_PORT", 8000, minimum=1)
-        repository = env.get("TRITON_MODEL_REPOSITORY") or str(model_dir / "triton")
+        # A relative repository lies under AZUREML_MODEL_DIR, so it follows the directory the platform sets.
+        repository = model_dir / (env.get("TRITON_MODEL_REPOSITORY") or "triton")
         swagger = app_root / "swagger.json"
         return cls(
             app_root=app_root,
@@ -101,7 +104,7 @@ class Settings:
             max_request_bytes=_integer(env, "MAX_REQUEST_BYTES", 100 * 2**20, minimum=1),
             triton_url=env.get("TRITON_URL") or f"127.0.0.1:{triton_port}",
             triton_http_port=triton_port,
-            triton_model_repository=Path(repository),
+            triton_model_repository=repository,
             triton_args=tuple(shlex.split(env.get("TRITON_ARGS", ""))),
             triton_auto_complete_args=tuple(
                 shlex.split(env.get("TRITON_AUTO_COMPLETE_ARGS", "--strict-model-config=false"))
@@ -113,4 +116,5 @@ class Settings:
             triton_localhost_only=_choice(env, "TRITON_LOCALHOST_ONLY", "1", ("0", "1")) == "1",
             debug_errors=_choice(env, "SCORING_DEBUG_ERRORS", "0", ("0", "1")) == "1",
             server_version=server_version(env),
+            unix_socket=env.get("SCORING_UNIX_SOCKET", ""),
         )

@@ -63,11 +63,24 @@ def open_listener(host: str, port: int) -> socket.socket:
     return listener
 
 
-def answer_while_loading(listener: socket.socket, wait_s: float) -> None:
+def open_unix_listener(path: str) -> socket.socket:
+    """The same answers on a unix socket (SCORING_UNIX_SOCKET), for a host outside a network_mode=none container."""
+    if os.path.exists(path):
+        os.unlink(path)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    os.chmod(path, 0o666)  # the host side may run as another user than the container's
+    listener.listen(2048)
+    listener.set_inheritable(True)
+    return listener
+
+
+def answer_while_loading(listeners: list[socket.socket], wait_s: float) -> None:
     """Serve one probe if one arrives within `wait_s`: liveness 200, everything else 503."""
-    if not select.select([listener], [], [], wait_s)[0]:
+    ready = select.select(listeners, [], [], wait_s)[0]
+    if not ready:
         return
-    connection, _ = listener.accept()
+    connection, _ = ready[0].accept()
     try:
         connection.settimeout(1.0)
         head = connection.recv(65536)
@@ -105,6 +118,7 @@ class Supervisor:
         self.exit_codes: dict = {}
         self.stopping = False
         self.listener: socket.socket | None = None
+        self.unix_listener: socket.socket | None = None
 
     # Signals: forward to the front child first so in-flight requests drain before Triton goes away.
     def on_signal(self, number: int, _frame: object) -> None:
@@ -170,7 +184,7 @@ class Supervisor:
                 say(f"tritonserver not ready after TRITON_READY_TIMEOUT={self.settings.triton_ready_timeout_s} s")
                 return False
             if self.listener is not None:
-                answer_while_loading(self.listener, 0.2)
+                answer_while_loading([item for item in (self.listener, self.unix_listener) if item], 0.2)
             else:
                 time.sleep(0.2)
         return False
@@ -183,6 +197,12 @@ class Supervisor:
         except OSError as error:
             say(f"cannot listen on {self.settings.server_host}:{self.settings.server_port}: {error}")
             return 2
+        if self.settings.unix_socket:
+            try:
+                self.unix_listener = open_unix_listener(self.settings.unix_socket)
+            except OSError as error:
+                say(f"cannot listen on SCORING_UNIX_SOCKET={self.settings.unix_socket}: {error}")
+                return 2
         env = dict(
             os.environ,
             TRITON_MODEL_REPOSITORY=str(self.settings.triton_model_repository.resolve()),
@@ -195,9 +215,15 @@ class Supervisor:
         env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="scoring-metrics-"))
         listener_fd = self.listener.fileno()
         env["SCORING_LISTEN_FD"] = str(listener_fd)
-        self.gunicorn = self.start("gunicorn", gunicorn_command(), env, pass_fds=(listener_fd,))
-        self.listener.close()  # Gunicorn holds the socket now
-        self.listener = None
+        fds = (listener_fd,)
+        if self.unix_listener is not None:
+            env["SCORING_UNIX_LISTEN_FD"] = str(self.unix_listener.fileno())
+            fds += (self.unix_listener.fileno(),)
+        self.gunicorn = self.start("gunicorn", gunicorn_command(), env, pass_fds=fds)
+        for listener in (self.listener, self.unix_listener):
+            if listener is not None:
+                listener.close()  # Gunicorn holds the sockets now
+        self.listener = self.unix_listener = None
         return self.watch()
 
     def watch(self) -> int:

@@ -11,12 +11,16 @@ from kit import PROJECT_ROOT, __version__
 from kit.context import standalone_python
 from kit.context.files import link_or_copy
 from kit.context.templates import render, render_image_dockerfile
-from kit.spec.bases import SHARED_NETWORK_TRITON_ARGS, BaseProfile
+from kit.docker.isolated import SOCKET_DIR, SOCKET_NAME
+from kit.spec.bases import BaseProfile
 from kit.spec.image import SPEC_FILE, ImageSpec
+from kit.spec.model_folders import MODELS_ROOT, context_placement, model_dir, repository_in_model_dir
 
 BUILD_DIR = PROJECT_ROOT / "build"
 SCORING_PACKAGE = PROJECT_ROOT / "scoring"
 SKIPPED = ("__pycache__", ".pytest_cache")
+# Images without registered model folders: the kit's own layout, triton/ copied to LEGACY_MODEL_DIR/triton.
+LEGACY_MODEL_DIR = "/var/azureml-models"
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,17 @@ def template_source(inputs: ImageInputs) -> str:
     return f"{inputs.folder.name}/{inputs.spec.dockerfile_template} (extending {kit_template})"
 
 
+def model_locations(spec: ImageSpec) -> dict[str, str]:
+    """AZUREML_MODEL_DIR and TRITON_MODEL_REPOSITORY (relative to it when the models are registered folders)."""
+    if not spec.models:
+        return {"model_dir": LEGACY_MODEL_DIR, "triton_repository": f"{LEGACY_MODEL_DIR}/triton"}
+    assert spec.model_repository is not None, "load_spec resolves the repository"
+    return {
+        "model_dir": model_dir(spec.models),
+        "triton_repository": repository_in_model_dir(spec.models, spec.model_repository),
+    }
+
+
 def dockerfile_text(inputs: ImageInputs) -> str:
     spec = inputs.spec
     return render_image_dockerfile(
@@ -76,6 +91,9 @@ def dockerfile_text(inputs: ImageInputs) -> str:
         base_image=inputs.base_image,
         base_digest=inputs.base_digest,
         entry_script=spec.entry_script,
+        registered_models=bool(spec.models),
+        models_root=MODELS_ROOT,
+        **model_locations(spec),
         environment=dict(sorted(spec.environment.items())),
         has_image_wheels=bool(inputs.image_wheels),
         system_debs=[deb.name for deb in inputs.system_debs],
@@ -110,12 +128,15 @@ def render_context(inputs: ImageInputs, directory: Path | None = None) -> Path:
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
-    repository = folder / spec.model_repository
-    exclude = {folder / SPEC_FILE, repository, folder / "samples"}
+    model_folders = {folder / model.path: directory / "models" / context_placement(model) for model in spec.models}
+    if not spec.models:
+        model_folders = {folder / (spec.model_repository or "triton"): directory / "triton"}
+    exclude = {folder / SPEC_FILE, folder / "samples", *model_folders}
     if spec.dockerfile_template is not None:
         exclude.add(folder / spec.dockerfile_template)
     copy_tree(folder, directory / "app", exclude=exclude)
-    copy_tree(repository, directory / "triton")
+    for source, target in model_folders.items():
+        copy_tree(source, target)
     copy_tree(SCORING_PACKAGE, directory / "scoring")
     for group, wheels in (("scoring", inputs.scoring_wheels), ("image", inputs.image_wheels)):
         for wheel in wheels:
@@ -130,12 +151,9 @@ def render_context(inputs: ImageInputs, directory: Path | None = None) -> Path:
     (directory / ".dockerignore").write_text(
         render("image/dockerignore.j2", standalone=standalone, debs=bool(inputs.system_debs))
     )
-    (directory / "docker-compose.yml").write_text(
-        render(
-            "image/docker-compose.yml.j2",
-            name=spec.name,
-            image=inputs.tag,
-            triton_args=" ".join(SHARED_NETWORK_TRITON_ARGS),
+    for compose in ("docker-compose.yml", "docker-compose.no-bridge.yml"):
+        text = render(
+            f"image/{compose}.j2", name=spec.name, image=inputs.tag, socket_dir=SOCKET_DIR, socket_name=SOCKET_NAME
         )
-    )
+        (directory / compose).write_text(text)
     return directory

@@ -1,4 +1,4 @@
-"""Run kit containers on host networking, wait for an HTTP route, and always clean up."""
+"""Run kit containers (host networking by default), wait for an HTTP route, and always clean up."""
 
 from __future__ import annotations
 
@@ -79,9 +79,10 @@ def wait_for_http_ok(container: Container, url: str, timeout_s: float) -> float:
 
 @contextmanager
 def running(docker_client: docker.DockerClient, image: str, **options: Any) -> Iterator[Container]:
-    """A detached container on the host network, removed on exit whatever happened."""
+    """A detached container (host network unless `network_mode` says otherwise), removed on exit whatever happened."""
     labels = {OWNER_LABEL: "triton-kit", **options.pop("labels", {})}
-    container = docker_client.containers.run(image, detach=True, network_mode="host", labels=labels, **options)
+    options.setdefault("network_mode", "host")
+    container = docker_client.containers.run(image, detach=True, labels=labels, **options)
     try:
         yield container
     finally:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kit.errors import KitError
 from kit.spec.bases import AUTO, PROFILES
+from kit.spec.conda import pip_requirements
+from kit.spec.model_folders import ModelFolder, find_repositories, owning_model
+from kit.spec.samples import HeaderRegex, Sample, sample_expected, sample_file_problems, sample_request
+
+__all__ = ["ImageSpec", "Sample", "SpecError", "load_spec", "sample_expected", "sample_request"]
 
 SPEC_FILE = "image.yaml"
 NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
@@ -21,8 +25,8 @@ ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 RESERVED_ENV = {
     "AML_APP_ROOT": "the app folder is fixed at /var/azureml-app",
     "AZUREML_ENTRY_SCRIPT": "use entry_script:",
-    "AZUREML_MODEL_DIR": "the model folder is fixed at /var/azureml-models",
-    "TRITON_MODEL_REPOSITORY": "use model_repository:",
+    "AZUREML_MODEL_DIR": "declare registered model folders with models: instead",
+    "TRITON_MODEL_REPOSITORY": "use model_repository: or models:",
     "TRITON_AUTO_COMPLETE_ARGS": "it comes from the base profile; add Triton flags with TRITON_ARGS",
     "PYTHONPATH": "add Python packages with requirements:",
     "PYTHONDONTWRITEBYTECODE": "the app files are read-only to the scoring user",
@@ -34,6 +38,7 @@ RESERVED_ENV = {
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 TEMPLATE_SUFFIX = ".j2"
 DEBIAN_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+LEGACY_REPOSITORY = "triton"
 
 
 class SpecError(KitError):
@@ -54,26 +59,6 @@ class ExplicitBase(Strict):
         if value not in PROFILES:
             raise ValueError(f"unknown profile {value!r}; use one of {', '.join(PROFILES)}")
         return value
-
-
-class Sample(Strict):
-    name: str
-    method: Literal["POST", "GET"] = "POST"
-    request: Any = None
-    request_file: str | None = None
-    expected: Any = None
-    expected_file: str | None = None
-    status: int = 200
-    tolerance: float = Field(default=0.0, ge=0.0, description="absolute tolerance for numbers")
-    fields: list[str] | None = Field(default=None, description="compare only these top-level fields")
-
-    @model_validator(mode="after")
-    def one_request_and_expectation(self) -> Sample:
-        if (self.request is None) == (self.request_file is None):
-            raise ValueError("give exactly one of request (inline JSON) or request_file (path in the image folder)")
-        if (self.expected is None) == (self.expected_file is None):
-            raise ValueError("give exactly one of expected (inline JSON) or expected_file")
-        return self
 
 
 CPU_QUANTITY = re.compile(r"^(\d+m|\d+(\.\d{1,3})?)$")
@@ -141,8 +126,12 @@ class ImageSpec(Strict):
     version: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
     base: str | ExplicitBase = AUTO
     entry_script: str = "score.py"
-    model_repository: str = "triton"
+    # Registered model folders (Azure ML layout under AZUREML_MODEL_DIR); without them, triton/ beside score.py.
+    models: list[ModelFolder] = Field(default_factory=list)
+    # The Triton repository (path in the image folder); found inside `models` when not given.
+    model_repository: str | None = None
     requirements: list[str] = Field(default_factory=list)
+    conda_file: str | None = Field(default=None, description="an Azure ML conda environment file; its pip: section")
     environment: dict[str, str] = Field(default_factory=dict)
     samples: list[Sample] = Field(min_length=1)
     registries: list[str] = Field(default_factory=list)
@@ -192,6 +181,15 @@ class ImageSpec(Strict):
             raise ValueError("\n  environment: ".join(problems))
         return value
 
+    @field_validator("models")
+    @classmethod
+    def distinct_models(cls, value: list[ModelFolder]) -> list[ModelFolder]:
+        names = [model.registered_name for model in value]
+        folders = [model.path for model in value]
+        if len(set(names)) != len(names) or len(set(folders)) != len(folders):
+            raise ValueError("each model folder and registered name may appear once; remove the duplicate")
+        return value
+
     @field_validator("dockerfile_template")
     @classmethod
     def template_name(cls, value: str | None) -> str | None:
@@ -227,12 +225,16 @@ def describe(error: dict[str, Any], model: type[BaseModel]) -> str:
 
 
 def allowed_fields(model: type[BaseModel], parent: tuple[Any, ...]) -> list[str]:
+    if len(parent) > 2 and parent[0] == "samples":
+        return list(HeaderRegex.model_fields)
     if parent and parent[0] == "samples":
         return list(Sample.model_fields)
     if parent and parent[0] == "base":
         return list(ExplicitBase.model_fields)
     if parent and parent[0] == "deploy":
         return list(DeploySpec.model_fields)
+    if parent and parent[0] == "models":
+        return list(ModelFolder.model_fields)
     return list(model.model_fields)
 
 
@@ -251,40 +253,64 @@ def load_spec(folder: Path) -> ImageSpec:
     except ValidationError as error:
         lines = [describe(item, ImageSpec) for item in error.errors()]
         raise SpecError(f"{path}:\n  " + "\n  ".join(lines)) from None
-    check_files(folder, spec)
-    return spec
+    return check_files(folder, spec)
 
 
-def check_files(folder: Path, spec: ImageSpec) -> None:
+def check_files(folder: Path, spec: ImageSpec) -> ImageSpec:
+    """Every file image.yaml names exists; returns the spec with the Triton repository and conda pins resolved."""
     problems = []
     if not (folder / spec.entry_script).is_file():
         problems.append(f"entry_script: {spec.entry_script} not found in {folder}; add it or fix the field")
     if spec.dockerfile_template is not None and not (folder / spec.dockerfile_template).is_file():
         problems.append(f"dockerfile_template: {spec.dockerfile_template} not found in {folder}; add it or fix it")
+    for index, model in enumerate(spec.models):
+        if not (folder / model.path).is_dir():
+            problems.append(
+                f"models.{index}.path: {model.path} not found in {folder}; add the registered model folder or fix "
+                "the path"
+            )
+    repository, repository_problems = resolve_repository(folder, spec)
+    problems += repository_problems
+    requirements = list(spec.requirements)
+    if spec.conda_file is not None:
+        conda_path = folder / spec.conda_file
+        if conda_path.is_file():
+            pip_lines, conda_problems = pip_requirements(conda_path)
+            requirements += [line for line in pip_lines if line not in requirements]
+            problems += conda_problems
+        else:
+            problems.append(f"conda_file: {spec.conda_file} not found in {folder}; add it or remove the field")
     for index, sample in enumerate(spec.samples):
-        for field in ("request_file", "expected_file"):
-            relative = getattr(sample, field)
-            if relative is None:
-                continue
-            target = folder / relative
-            if not target.is_file():
-                problems.append(f"samples.{index}.{field}: {relative} not found in {folder}")
-            elif field == "expected_file" or sample.method == "GET":
-                try:
-                    json.loads(target.read_text())
-                except ValueError as error:
-                    problems.append(f"samples.{index}.{field}: {relative} is not valid JSON ({error})")
+        problems += sample_file_problems(folder, index, sample)
     if problems:
         raise SpecError(f"{folder / SPEC_FILE}:\n  " + "\n  ".join(problems))
+    return spec.model_copy(update={"model_repository": repository, "requirements": requirements})
 
 
-def sample_request(folder: Path, sample: Sample) -> bytes:
-    if sample.request_file is not None:
-        return (folder / sample.request_file).read_bytes()
-    return json.dumps(sample.request).encode()
-
-
-def sample_expected(folder: Path, sample: Sample) -> Any:
-    if sample.expected_file is not None:
-        return json.loads((folder / sample.expected_file).read_text())
-    return sample.expected
+def resolve_repository(folder: Path, spec: ImageSpec) -> tuple[str, list[str]]:
+    """The Triton repository's path in the image folder: declared, found in the model folders, or triton/."""
+    if not spec.models:
+        return spec.model_repository or LEGACY_REPOSITORY, []
+    if spec.model_repository is not None:
+        if owning_model(spec.models, spec.model_repository) is None:
+            folders = ", ".join(model.path for model in spec.models)
+            return spec.model_repository, [
+                f"model_repository: {spec.model_repository} is not inside a model folder ({folders}); "
+                "give its path inside one, e.g. models/triton"
+            ]
+        if not (folder / spec.model_repository).is_dir():
+            return spec.model_repository, [
+                f"model_repository: {spec.model_repository} not found in {folder}; fix the path or leave the field "
+                "out to have the kit find the repository"
+            ]
+        return spec.model_repository, []
+    candidates = find_repositories(folder, spec.models)
+    if not candidates:
+        return "", [
+            "model_repository: no Triton model repository (<model>/<version>/) found in the model folders; "
+            "add one or set model_repository to its path"
+        ]
+    shallowest = [path for path in candidates if path.count("/") == candidates[0].count("/")]
+    if len(shallowest) > 1:
+        return "", [f"model_repository: several Triton repositories found ({', '.join(shallowest)}); choose one"]
+    return candidates[0], []

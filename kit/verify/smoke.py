@@ -1,25 +1,37 @@
-"""Smoke-test a built image: run it on the host network, wait for readiness, check health and every sample."""
+"""Smoke-test a built image as Azure ML runs it: its own network namespace (network_mode=none) with Triton on
+127.0.0.1:8000 inside, the scoring app reached through a unix socket in a mounted folder; health, then every sample."""
 
 from __future__ import annotations
 
-import http.client
+import hashlib
 import json
 import math
+import re
+import time
 from dataclasses import dataclass, field
+from email.message import Message
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import docker
+from docker.models.containers import Container
 
-from kit.docker.containers import free_port, http_status, log_report, running, wait_for_http_ok
+from kit.docker.containers import ContainerExited, ReadinessTimeout, log_report, running
+from kit.docker.isolated import isolated_run
 from kit.progress import console
 from kit.spec.bases import SHARED_NETWORK_TRITON_ARGS
 from kit.spec.image import ImageSpec, Sample, sample_expected, sample_request
+from kit.spec.samples import HeaderRegex, sample_target
+from kit.verify.transport import Target, request, status_of
 
 READY_TIMEOUT_S = 300
 # Triton binds 127.0.0.1 by default (TRITON_LOCALHOST_ONLY).
 TRITON_TEST_ARGS = " ".join(SHARED_NETWORK_TRITON_ARGS)
+TRITON_INSIDE = "http://127.0.0.1:8000/v2/health/ready"
+TRITON_PROBE = (
+    "import sys, urllib.request; "
+    f"sys.exit(0 if urllib.request.urlopen({TRITON_INSIDE!r}, timeout=5).status == 200 else 1)"
+)
 
 
 def loopback_environment(port: int, triton_port: int) -> dict[str, str]:
@@ -30,6 +42,28 @@ def loopback_environment(port: int, triton_port: int) -> dict[str, str]:
         "TRITON_HTTP_PORT": str(triton_port),
         "TRITON_ARGS": TRITON_TEST_ARGS,
     }
+
+
+def wait_until_ready(container: Container, target: Target, timeout_s: float, path: str = "/ready") -> float:
+    """Seconds until `path` answers 200; fails fast with the log tail if the container exits first."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if status_of(target, path) == 200:
+            return time.monotonic() - started
+        container.reload()
+        if container.status in ("exited", "dead"):
+            code = container.attrs["State"]["ExitCode"]
+            raise ContainerExited(
+                log_report(container, f"container {container.name} exited ({code}) before {path} was ready")
+            )
+        time.sleep(0.25)
+    raise ReadinessTimeout(log_report(container, f"{path} not ready after {timeout_s:.0f} s in {container.name}"))
+
+
+def triton_ready_inside(container: Container) -> bool:
+    """Triton answers on 127.0.0.1:8000 inside the container (asked from within: nothing outside can reach it)."""
+    python = (container.image.attrs["Config"].get("Entrypoint") or ["python3"])[0]
+    return container.exec_run([python, "-c", TRITON_PROBE]).exit_code == 0
 
 
 @dataclass
@@ -69,57 +103,85 @@ def differences(expected: Any, actual: Any, tolerance: float, path: str = "$") -
     return [] if expected == actual else [f"{path}: expected {expected!r}, got {actual!r}"]
 
 
-def check_sample(port: int, folder: Path, sample: Sample) -> list[str]:
-    body = sample_request(folder, sample)
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    try:
-        if sample.method == "GET":
-            connection.request("GET", "/score?" + urlencode(json.loads(body)))
-        else:
-            connection.request("POST", "/score", body=body, headers={"Content-Type": "application/json"})
-        response = connection.getresponse()
-        status, raw = response.status, response.read()
-    finally:
-        connection.close()
-    if status != sample.status:
-        return [f"sample {sample.name}: HTTP {status} (expected {sample.status}): {raw[:300]!r}"]
+def header_problems(sample: Sample, headers: Message) -> list[str]:
+    problems = []
+    for name, want in sample.expected_headers.items():
+        got = headers.get(name)
+        if got is None:
+            problems.append(f"header {name} missing (expected {want if isinstance(want, str) else want.regex!r})")
+        elif isinstance(want, HeaderRegex) and not re.fullmatch(want.regex, got):
+            problems.append(f"header {name}: {got!r} does not match {want.regex!r}")
+        elif isinstance(want, str) and got != want:
+            problems.append(f"header {name}: expected {want!r}, got {got!r}")
+    return problems
+
+
+def json_problems(sample: Sample, expected: Any, raw: bytes) -> list[str]:
     try:
         actual = json.loads(raw)
     except ValueError:
-        return [f"sample {sample.name}: response is not JSON: {raw[:300]!r}"]
-    expected = sample_expected(folder, sample)
+        return [f"response is not JSON: {raw[:300]!r}"]
     if sample.fields is not None:
         if not isinstance(actual, dict):
-            return [f"sample {sample.name}: fields {sample.fields} need a JSON object, got {type(actual).__name__}"]
+            return [f"fields {sample.fields} need a JSON object, got {type(actual).__name__}"]
         missing = [name for name in sample.fields if name not in actual]
         if missing:
-            return [f"sample {sample.name}: response lacks fields {missing}"]
+            return [f"response lacks fields {missing}"]
         expected = {name: expected[name] for name in sample.fields}
         actual = {name: actual[name] for name in sample.fields}
-    return [f"sample {sample.name}: {item}" for item in differences(expected, actual, sample.tolerance)]
+    return differences(expected, actual, sample.tolerance)
+
+
+def body_problems(folder: Path, sample: Sample, raw: bytes) -> list[str]:
+    expected = sample_expected(folder, sample)
+    if sample.compare_as == "json":
+        return json_problems(sample, expected, raw)
+    if sample.compare_as == "binary":
+        if raw == expected:
+            return []
+        digests = [hashlib.sha256(item).hexdigest()[:12] for item in (expected, raw)]
+        return [f"body: expected {len(expected)} bytes (sha256 {digests[0]}), got {len(raw)} (sha256 {digests[1]})"]
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        return [f"body is not UTF-8 text: {raw[:100]!r}"]
+    if sample.compare_as == "regex":
+        return [] if re.fullmatch(expected, text) else [f"body {text[:300]!r} does not match {expected!r}"]
+    return [] if text == expected else [f"body: expected {expected[:300]!r}, got {text[:300]!r}"]
+
+
+def check_sample(target: Target, folder: Path, sample: Sample) -> list[str]:
+    """What is wrong with the answer to one sample (empty when it passes); `target` is a port or a unix socket."""
+    headers = dict(sample.headers)
+    body = None
+    if sample.method == "POST":
+        body = sample_request(folder, sample)
+        headers.setdefault("Content-Type", sample.request_content_type())
+    status, response_headers, raw = request(target, sample.method, sample_target(folder, sample), body, headers)
+    if status != sample.status:
+        return [f"sample {sample.name}: HTTP {status} (expected {sample.status}): {raw[:300]!r}"]
+    problems = header_problems(sample, response_headers) + body_problems(folder, sample, raw)
+    return [f"sample {sample.name}: {item}" for item in problems]
 
 
 def smoke_test(docker_client: docker.DockerClient, image: str, spec: ImageSpec, folder: Path) -> SmokeReport:
-    port, triton_port = free_port(), free_port()
-    environment = loopback_environment(port, triton_port)
     report = SmokeReport(samples_total=len(spec.samples))
-    name = f"triton-kit-smoke-{spec.name}-{port}"
-    with running(docker_client, image, environment=environment, name=name) as container:
-        console.print(f"smoke {spec.name}: started {name} (scoring 127.0.0.1:{port}, Triton 127.0.0.1:{triton_port})")
-        report.ready_seconds = wait_for_http_ok(container, f"http://127.0.0.1:{port}/ready", READY_TIMEOUT_S)
-        checks = {
-            "GET / (liveness)": f"http://127.0.0.1:{port}/",
-            "GET /ready": f"http://127.0.0.1:{port}/ready",
-            "Triton /v2/health/ready": f"http://127.0.0.1:{triton_port}/v2/health/ready",
-        }
-        for label, url in checks.items():
-            status = http_status(url)
-            if status != 200:
-                report.failures.append(f"{label} answered {status}")
-        for sample in spec.samples:
-            problems = check_sample(port, folder, sample)
-            report.failures += problems
-            report.samples_passed += not problems
-        if report.failures:
-            report.failures.append(log_report(container, f"container {container.name}"))
+    with isolated_run(f"triton-kit-smoke-{spec.name}") as isolated:
+        name = f"triton-kit-smoke-{spec.name}-{isolated.socket_path.parent.name.rsplit('-', 1)[-1]}"
+        with running(docker_client, image, name=name, **isolated.options) as container:
+            console.print(f"smoke {spec.name}: started {name} (network none, scoring at {isolated.socket_path})")
+            target = isolated.socket_path
+            report.ready_seconds = wait_until_ready(container, target, READY_TIMEOUT_S)
+            for label, path in (("GET / (liveness)", "/"), ("GET /ready", "/ready")):
+                status = status_of(target, path)
+                if status != 200:
+                    report.failures.append(f"{label} answered {status}")
+            if not triton_ready_inside(container):
+                report.failures.append(f"Triton is not ready at {TRITON_INSIDE} inside the container")
+            for sample in spec.samples:
+                problems = check_sample(target, folder, sample)
+                report.failures += problems
+                report.samples_passed += not problems
+            if report.failures:
+                report.failures.append(log_report(container, f"container {container.name}"))
     return report

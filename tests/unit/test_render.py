@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -80,12 +81,47 @@ def test_render_twice_gives_identical_files(tmp_path: Path) -> None:
     assert not any(name.startswith("app/samples") or name == "app/image.yaml" for name in first)
 
 
-def test_compose_file_uses_host_networking(tmp_path: Path) -> None:
+def test_compose_files_publish_the_port_or_use_a_private_namespace(tmp_path: Path) -> None:
     inputs = fixed_inputs(PROJECT_ROOT / "images" / "mlp-classifier", CPU, tmp_path / "wheels")
-    compose = yaml.safe_load((render_context(inputs, tmp_path / "ctx") / "docker-compose.yml").read_text())
-    service = compose["services"]["mlp-classifier"]
-    assert service["network_mode"] == "host" and service["image"] == "mlp-classifier:1.0.0"
-    assert "ports" not in service and "networks" not in compose
+    context = render_context(inputs, tmp_path / "ctx")
+    bridge = yaml.safe_load((context / "docker-compose.yml").read_text())["services"]["mlp-classifier"]
+    assert bridge["image"] == "mlp-classifier:1.0.0" and bridge["ports"] == ["127.0.0.1:${SERVER_PORT:-5001}:5001"]
+    assert "network_mode" not in bridge
+    isolated = yaml.safe_load((context / "docker-compose.no-bridge.yml").read_text())["services"]["mlp-classifier"]
+    assert isolated["network_mode"] == "none" and "ports" not in isolated
+    assert isolated["environment"] == {"SCORING_UNIX_SOCKET": "/run/scoring/scoring.sock"}
+    assert isolated["volumes"] == ["${SCORING_SOCKET_DIR:-./run}:/run/scoring"]
+
+
+def test_registered_model_folders_keep_azure_ml_layout(tmp_path: Path) -> None:
+    folder = PROJECT_ROOT / "images" / "aml-digits"
+    inputs = fixed_inputs(folder, CPU, tmp_path / "wheels")
+    files = tree(render_context(inputs, tmp_path / "ctx"))
+    assert "models/digits-model/1/models/triton/digits/1/model.onnx" in files
+    assert "models/digits-model/1/models/triton/digits/labels.txt" in files
+    assert "app/score.py" in files and "app/onnxruntimetriton.py" in files
+    assert not any(name.startswith(("app/models", "app/samples", "triton/")) for name in files)
+    dockerfile = dockerfile_text(inputs)
+    assert "AZUREML_MODEL_DIR=/var/azureml-app/azureml-models/digits-model/1 " in dockerfile
+    assert "TRITON_MODEL_REPOSITORY=models/triton " in dockerfile
+    assert "COPY models/ /var/azureml-app/azureml-models/\n" in dockerfile
+
+
+def test_several_model_folders_sit_under_name_and_version(tmp_path: Path) -> None:
+    folder = tmp_path / "two-models"
+    shutil.copytree(PROJECT_ROOT / "images" / "aml-digits", folder)
+    (folder / "extra").mkdir()
+    (folder / "extra" / "vocabulary.txt").write_text("a\nb\n")
+    spec_path = folder / "image.yaml"
+    data = yaml.safe_load(spec_path.read_text())
+    data["models"].append({"path": "extra", "name": "vocab", "version": 3})
+    spec_path.write_text(yaml.safe_dump(data))
+    inputs = fixed_inputs(folder, CPU, tmp_path / "wheels")
+    files = tree(render_context(inputs, tmp_path / "ctx"))
+    assert "models/vocab/3/extra/vocabulary.txt" in files
+    dockerfile = dockerfile_text(inputs)
+    assert "AZUREML_MODEL_DIR=/var/azureml-app/azureml-models " in dockerfile
+    assert "TRITON_MODEL_REPOSITORY=digits-model/1/models/triton " in dockerfile
 
 
 def test_layer_order_puts_app_code_last(tmp_path: Path) -> None:
