@@ -121,13 +121,12 @@ def command_rehearse(arguments: argparse.Namespace) -> Result:
 
 def command_run(arguments: argparse.Namespace) -> Result:
     from kit.docker.client import client
-    from kit.docker.containers import free_port
     from kit.pipeline import image_folders
     from kit.release.local_run import run_locally
     from kit.spec.image import load_spec
 
     spec = load_spec(image_folders([arguments.image])[0])
-    run_locally(client(), f"{spec.name}:{spec.version}", arguments.port or 5001, arguments.triton_port or free_port())
+    run_locally(client(), f"{spec.name}:{spec.version}", arguments.port or 5001)
     return 0, {"image": f"{spec.name}:{spec.version}"}
 
 
@@ -177,7 +176,6 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run one tested image locally until Ctrl-C")
     run.add_argument("image")
     run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "0")))
-    run.add_argument("--triton-port", type=int, default=0)
     commands.add_parser("clean", help="remove the kit's containers, images and build/ folders")
     init = commands.add_parser("init", help="scaffold a new image folder from an ONNX model")
     init.add_argument("folder", help="the new image folder (must not exist or be empty)")

@@ -1,16 +1,31 @@
-"""`make run IMAGE=name`: start one tested image, print how to call it, remove it on Ctrl-C, SIGTERM or SIGHUP."""
+"""`make run IMAGE=name`: start one tested image, print how to call it, remove it on Ctrl-C, SIGTERM or SIGHUP.
+
+The container gets its own network namespace either way, so Triton sits on 127.0.0.1:8000 inside it as on Azure ML
+(a script's own `InferenceServerClient("localhost:8000")` works). Which way is chosen by detection:
+- the engine has its default `bridge` network (an ordinary Docker host): the scoring port is published on
+  127.0.0.1:<port>;
+- it has none (dockerd --bridge=none, as on this project's build machine): network_mode=none, the scoring app listens
+  on a unix socket in a mounted folder, and a loopback relay started here serves 127.0.0.1:<port>.
+"""
 
 from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from types import FrameType
 
 import docker
+from docker.models.containers import Container
 
-from kit.docker.containers import log_report, running, wait_for_http_ok
+from kit.docker.containers import log_report, running
+from kit.docker.isolated import isolated_run
 from kit.progress import console
-from kit.verify.smoke import READY_TIMEOUT_S, loopback_environment
+from kit.release.relay import LoopbackRelay
+from kit.verify.smoke import READY_TIMEOUT_S, wait_until_ready
+
+SCORING_PORT = "5001/tcp"
 
 
 class StopRequested(KeyboardInterrupt):
@@ -21,13 +36,34 @@ def stop_on_signal(signum: int, _frame: FrameType | None) -> None:
     raise StopRequested(signal.Signals(signum).name)
 
 
-def run_locally(docker_client: docker.DockerClient, image: str, port: int, triton_port: int) -> None:
+def has_default_bridge(docker_client: docker.DockerClient) -> bool:
+    return any(network.name == "bridge" for network in docker_client.networks.list(names=["bridge"]))
+
+
+@contextmanager
+def started(docker_client: docker.DockerClient, image: str, port: int) -> Iterator[Container]:
+    """The running container, reachable on 127.0.0.1:`port` (published port or loopback relay)."""
+    name = f"triton-kit-run-{port}"
+    if has_default_bridge(docker_client):
+        console.print("run: default bridge network found: publishing the scoring port")
+        with running(
+            docker_client, image, name=name, network_mode="bridge", ports={SCORING_PORT: ("127.0.0.1", port)}
+        ) as container:
+            yield container
+        return
+    console.print("run: no default bridge network: network_mode=none with a loopback relay to the scoring socket")
+    with ExitStack() as stack:
+        isolated = stack.enter_context(isolated_run("triton-kit-run"))
+        stack.enter_context(LoopbackRelay(port, isolated.socket_path))
+        yield stack.enter_context(running(docker_client, image, name=name, **isolated.options))
+
+
+def run_locally(docker_client: docker.DockerClient, image: str, port: int) -> None:
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, stop_on_signal)
-    environment = loopback_environment(port, triton_port)
-    with running(docker_client, image, environment=environment, name=f"triton-kit-run-{port}") as container:
+    with started(docker_client, image, port) as container:
         console.print(f"run: started {image} as {container.name}; waiting for readiness")
-        seconds = wait_for_http_ok(container, f"http://127.0.0.1:{port}/ready", READY_TIMEOUT_S)
+        seconds = wait_until_ready(container, port, READY_TIMEOUT_S)
         console.print(f"run: ready after {seconds:.1f} s")
         console.print(f"scoring URI: http://127.0.0.1:{port}/score")
         console.print(
