@@ -15,6 +15,7 @@ import pytest
 from kit.context.render import BUILD_DIR
 from kit.docker.containers import free_port, http_status
 from kit.pipeline import ImageOutcome, build_all
+from kit.release.local_run import has_default_bridge
 
 EXAMPLE = "mlp-classifier"
 
@@ -37,15 +38,30 @@ def docker_setup() -> list[str]:
 
 @pytest.fixture(scope="session")
 def compose_ports() -> dict[str, int]:
-    return {"SERVER_PORT": free_port(), "TRITON_HTTP_PORT": free_port()}
+    return {"SERVER_PORT": free_port()}
 
 
 @pytest.fixture(scope="session")
-def docker_compose_file(built_examples: dict[str, ImageOutcome], compose_ports: dict[str, int]) -> str:
+def compose_socket_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("compose-socket")
+    folder.chmod(0o777)  # the image's uid 1000 creates the socket here
+    return folder
+
+
+@pytest.fixture(scope="session")
+def docker_compose_file(
+    built_examples: dict[str, ImageOutcome],
+    compose_ports: dict[str, int],
+    compose_socket_dir: Path,
+    docker_client: docker.DockerClient,
+) -> str:
+    """The compose file `make run` would choose here: published port with a default bridge, else network_mode none."""
     assert not built_examples[EXAMPLE].error, built_examples[EXAMPLE].error
     for name, port in compose_ports.items():
         os.environ[name] = str(port)  # compose substitutes ${SERVER_PORT} etc. from the environment
-    return str(BUILD_DIR / EXAMPLE / "docker-compose.yml")
+    os.environ["SCORING_SOCKET_DIR"] = str(compose_socket_dir)
+    variant = "docker-compose.yml" if has_default_bridge(docker_client) else "docker-compose.no-bridge.yml"
+    return str(BUILD_DIR / EXAMPLE / variant)
 
 
 REGISTRY_CONFIG = """version: 0.1

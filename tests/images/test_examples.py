@@ -15,7 +15,8 @@ from kit import PROJECT_ROOT
 from kit.pipeline import ImageOutcome, build_all
 from kit.release.record import record_path
 from kit.spec.image import load_spec
-from kit.verify.smoke import check_sample
+from kit.verify.smoke import check_sample, triton_ready_inside
+from kit.verify.transport import status_of
 
 pytestmark = pytest.mark.docker
 EXAMPLE_FOLDER = PROJECT_ROOT / "images" / "mlp-classifier"
@@ -33,22 +34,20 @@ def test_every_example_is_built_and_tested(built_examples: dict[str, ImageOutcom
         assert json.loads(record_path(name).read_text())["image_id"] == image.id
 
 
-def test_compose_started_container_serves_health_and_score(docker_services, compose_ports, docker_client) -> None:
-    port = compose_ports["SERVER_PORT"]
-    from kit.docker.containers import http_status
-
-    docker_services.wait_until_responsive(
-        check=lambda: http_status(f"http://127.0.0.1:{port}/ready") == 200, timeout=180.0, pause=0.5
-    )
-    assert http_status(f"http://127.0.0.1:{port}/") == 200
-    assert http_status(f"http://127.0.0.1:{compose_ports['TRITON_HTTP_PORT']}/v2/health/ready") == 200
+def test_compose_started_container_serves_health_and_score(docker_services, compose_socket_dir, docker_client) -> None:
+    # No default bridge here: the no-bridge compose file (network_mode none, the scoring app on a unix socket).
+    target = compose_socket_dir / "scoring.sock"
+    docker_services.wait_until_responsive(check=lambda: status_of(target, "/ready") == 200, timeout=180.0, pause=0.5)
+    assert status_of(target, "/") == 200
     spec = load_spec(EXAMPLE_FOLDER)
     for sample in spec.samples:
-        assert check_sample(port, EXAMPLE_FOLDER, sample) == []
+        assert check_sample(target, EXAMPLE_FOLDER, sample) == []
     containers = docker_client.containers.list(
         filters={"label": "io.triton-kit.owner", "ancestor": "mlp-classifier:1.0.0"}
     )
-    assert containers and all(container.attrs["HostConfig"]["NetworkMode"] == "host" for container in containers)
+    composed = [container for container in containers if "com.docker.compose.project" in container.labels]
+    assert composed and all(container.attrs["HostConfig"]["NetworkMode"] == "none" for container in composed)
+    assert all(triton_ready_inside(container) for container in composed)
     assert not [
         network.name for network in docker_client.networks.list() if network.name not in ("host", "none", "bridge")
     ]

@@ -246,3 +246,24 @@ def test_sample_formats_and_content_types() -> None:
     assert by_name["json-pixels"].compare_as == "json"
     assert by_name["json-pixels"].request_content_type() == "application/json"
     assert by_name["label-by-query"].method == "GET"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"models": [{"path": "registered"}]}, "models.0.path: registered not found"),
+        ({"samples": [sample(request_file="samples/cat.jpg", expected_text="x")]}, "samples.0.request_file"),
+        ({"samples": [sample(expected_regex="(")]}, "samples.0.expected_regex: regex '(' does not compile"),
+    ],
+    ids=["missing-model-folder", "missing-sample-file", "bad-regex"],
+)
+def test_bad_input_stops_the_run_before_anything_is_built(aml_folder: Path, change: dict, expected: str) -> None:
+    from kit.errors import KitError
+    from kit.pipeline import plan_images
+
+    edit(aml_folder, **change)
+    with pytest.raises(KitError) as caught:
+        plan_images(None, [str(aml_folder)], "cpu")  # type: ignore[arg-type]  # validation fails before Docker
+    message = str(caught.value)
+    assert message.startswith("validation failed; nothing was built")
+    assert f"{aml_folder / 'image.yaml'}:" in message and expected in message
