@@ -61,7 +61,16 @@ def docker_compose_file(
         os.environ[name] = str(port)  # compose substitutes ${SERVER_PORT} etc. from the environment
     os.environ["SCORING_SOCKET_DIR"] = str(compose_socket_dir)
     variant = "docker-compose.yml" if has_default_bridge(docker_client) else "docker-compose.no-bridge.yml"
-    return str(BUILD_DIR / EXAMPLE / variant)
+    # The rendered file, pinned to the image this session built: on a shared engine another run may retag
+    # <name>:<version> meanwhile.
+    outcome = built_examples[EXAMPLE]
+    assert outcome.build is not None
+    rendered = (BUILD_DIR / EXAMPLE / variant).read_text()
+    tag = f"image: {outcome.plan.spec.name}:{outcome.plan.spec.version}\n"
+    assert tag in rendered, rendered
+    pinned = compose_socket_dir.parent / variant
+    pinned.write_text(rendered.replace(tag, f"image: {outcome.build.image_id}\n"))
+    return str(pinned)
 
 
 REGISTRY_CONFIG = """version: 0.1

@@ -34,7 +34,9 @@ def test_every_example_is_built_and_tested(built_examples: dict[str, ImageOutcom
         assert json.loads(record_path(name).read_text())["image_id"] == image.id
 
 
-def test_compose_started_container_serves_health_and_score(docker_services, compose_socket_dir, docker_client) -> None:
+def test_compose_started_container_serves_health_and_score(
+    docker_services, docker_compose_project_name: str, compose_socket_dir, docker_client
+) -> None:
     # No default bridge here: the no-bridge compose file (network_mode none, the scoring app on a unix socket).
     target = compose_socket_dir / "scoring.sock"
     docker_services.wait_until_responsive(check=lambda: status_of(target, "/ready") == 200, timeout=180.0, pause=0.5)
@@ -42,10 +44,9 @@ def test_compose_started_container_serves_health_and_score(docker_services, comp
     spec = load_spec(EXAMPLE_FOLDER)
     for sample in spec.samples:
         assert check_sample(target, EXAMPLE_FOLDER, sample) == []
-    containers = docker_client.containers.list(
-        filters={"label": "io.triton-kit.owner", "ancestor": "mlp-classifier:1.0.0"}
-    )
-    composed = [container for container in containers if "com.docker.compose.project" in container.labels]
+    containers = docker_client.containers.list(filters={"label": "io.triton-kit.owner"})
+    project = docker_compose_project_name
+    composed = [item for item in containers if item.labels.get("com.docker.compose.project") == project]
     assert composed and all(container.attrs["HostConfig"]["NetworkMode"] == "none" for container in composed)
     assert all(triton_ready_inside(container) for container in composed)
     assert not [
