@@ -87,9 +87,11 @@ def summarise(report: RehearsalReport, outcomes: list[Outcome]) -> None:
 
 
 def load_request(spec: ImageSpec, folder: Path) -> Request:
-    sample = next((item for item in spec.samples if item.method == "POST"), None)
+    sample = next((item for item in spec.samples if item.method == "POST" and item.compare_as == "json"), None)
     if sample is None:
-        raise KitError(f"{folder / 'image.yaml'}: samples: the rehearsal needs one POST sample; add one")
+        raise KitError(
+            f"{folder / 'image.yaml'}: samples: the rehearsal needs one POST sample with a JSON answer; add one"
+        )
     return Request(
         sample_request(folder, sample),
         sample.status,
