@@ -21,12 +21,17 @@ if os.environ.get("SCORING_UNIX_LISTEN_FD"):
 elif _settings.unix_socket:
     bind.append(f"unix:{_settings.unix_socket}")
 workers = _settings.worker_count
-worker_class = _settings.worker_class
+# The default class is gevent's pywsgi with the hostile-client protections of scoring/server.py.
+worker_class = "scoring.server.ProtectedWorker" if _settings.worker_class == "gevent_pywsgi" else _settings.worker_class
 worker_connections = _settings.worker_connections
 threads = _settings.worker_threads
 timeout = _settings.worker_timeout_s
 graceful_timeout = _settings.graceful_timeout_s
-keepalive = 5
+keepalive = _settings.keepalive_timeout_s
+# Gunicorn's own parser (the other worker classes) gets the same size limits.
+limit_request_line = min(_settings.max_request_line_bytes, 8190)
+limit_request_fields = min(_settings.max_header_count, 32768)
+limit_request_field_size = _settings.max_header_bytes
 preload_app = False  # init() and every Triton client must be created after fork
 accesslog = None
 errorlog = "-"

@@ -77,6 +77,15 @@ class Settings:
     server_version: str = ""
     # A second listener on a unix socket (a folder mounted from the host), for containers with network_mode=none.
     unix_socket: str = ""
+    # Hostile-client protections of the scoring port (scoring/server.py; README "Hostile clients").
+    client_header_timeout_s: int = 10
+    client_body_timeout_s: int = 20
+    client_body_min_rate: int = 64 * 1024
+    keepalive_timeout_s: int = 20
+    max_request_line_bytes: int = 8192
+    max_header_bytes: int = 32 * 1024
+    max_header_count: int = 100
+    worker_memory_limit_mb: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -96,7 +105,7 @@ class Settings:
             server_port=_integer(env, "SERVER_PORT", 5001, minimum=1),
             worker_count=_integer(env, "WORKER_COUNT", 1, minimum=1),
             worker_class=_choice(env, "WORKER_CLASS", "gevent_pywsgi", ("gevent_pywsgi", "gevent", "gthread", "sync")),
-            worker_connections=_integer(env, "WORKER_CONNECTIONS", 256, minimum=1),
+            worker_connections=_integer(env, "WORKER_CONNECTIONS", 10_000, minimum=1),
             worker_threads=_integer(env, "WORKER_THREADS", 32, minimum=1),
             worker_timeout_s=_integer(env, "WORKER_TIMEOUT", 300, minimum=1),
             graceful_timeout_s=_integer(env, "GRACEFUL_TIMEOUT", 8, minimum=1),
@@ -117,4 +126,19 @@ class Settings:
             debug_errors=_choice(env, "SCORING_DEBUG_ERRORS", "0", ("0", "1")) == "1",
             server_version=server_version(env),
             unix_socket=env.get("SCORING_UNIX_SOCKET", ""),
+            **_client_limits(env),
         )
+
+
+def _client_limits(env: Mapping[str, str]) -> dict[str, int]:
+    """The hostile-client block: timeouts in seconds, sizes in bytes, the body rate in bytes per second."""
+    return {
+        "client_header_timeout_s": _integer(env, "CLIENT_HEADER_TIMEOUT", 10, minimum=1),
+        "client_body_timeout_s": _integer(env, "CLIENT_BODY_TIMEOUT", 20, minimum=1),
+        "client_body_min_rate": _integer(env, "CLIENT_BODY_MIN_RATE", 64 * 1024, minimum=1),
+        "keepalive_timeout_s": _integer(env, "KEEPALIVE_TIMEOUT", 20, minimum=1),
+        "max_request_line_bytes": _integer(env, "MAX_REQUEST_LINE_BYTES", 8192, minimum=64),
+        "max_header_bytes": _integer(env, "MAX_HEADER_BYTES", 32 * 1024, minimum=1024),
+        "max_header_count": _integer(env, "MAX_HEADER_COUNT", 100, minimum=8),
+        "worker_memory_limit_mb": _integer(env, "WORKER_MEMORY_LIMIT_MB", 0, minimum=0),
+    }

@@ -1,0 +1,404 @@
+"""The scoring port's HTTP server: gevent's pywsgi under Gunicorn, hardened against slow, malformed, excessive clients.
+
+What nginx in front of an app server would do, done in-process (an extra hop measured dearer; README "Hostile
+clients"): the request line and headers must arrive within CLIENT_HEADER_TIMEOUT and the whole body within
+CLIENT_BODY_TIMEOUT (plus the time CLIENT_BODY_MIN_RATE allows for its size), else 408 and close; an idle
+keep-alive connection is closed after KEEPALIVE_TIMEOUT. The body is buffered before the app runs, so a slow client
+never holds a Triton call. Limits answer 414 (request line), 431 (header bytes or count) and 413 (body); framing that
+could smuggle a request (Content-Length with Transfer-Encoding, duplicate or malformed Content-Length, folded
+headers, bad chunk sizes) answers 400 and closes. Nothing here waits on a client without a deadline.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import logging
+import re
+import resource
+import socket
+import time
+from dataclasses import dataclass
+
+from gevent import Timeout
+from gevent.pywsgi import Input
+from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
+
+from scoring.settings import Settings
+
+log = logging.getLogger("scoring.server")
+TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+VERSION = re.compile(rb"HTTP/(\d)\.(\d)")
+DIGITS = re.compile(rb"[0-9]{1,18}")
+FIELD_VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
+READ_CHUNK = 1 << 16
+LINGER_S = 2.0  # after an error answer, read what the client still sends so the answer is not lost to a reset
+FD_RESERVE = 64  # descriptors kept for Triton connections, logs and the app beside client sockets
+FD_LOG_INTERVAL_S = 10.0
+REASONS = {
+    400: "Bad Request",
+    408: "Request Timeout",
+    413: "Payload Too Large",
+    414: "URI Too Long",
+    417: "Expectation Failed",
+    431: "Request Header Fields Too Large",
+    501: "Not Implemented",
+    505: "HTTP Version Not Supported",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    header_timeout_s: float
+    body_timeout_s: float
+    body_min_rate: int
+    idle_timeout_s: float
+    max_request_line: int
+    max_header_bytes: int
+    max_header_count: int
+    max_body_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(
+            header_timeout_s=settings.client_header_timeout_s,
+            body_timeout_s=settings.client_body_timeout_s,
+            body_min_rate=settings.client_body_min_rate,
+            idle_timeout_s=settings.keepalive_timeout_s,
+            max_request_line=settings.max_request_line_bytes,
+            max_header_bytes=settings.max_header_bytes,
+            max_header_count=settings.max_header_count,
+            max_body_bytes=settings.max_request_bytes,
+        )
+
+
+class Rejected(Exception):
+    """A request answered by the server itself (status, message), after which the connection closes."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ClientTimeout(Exception):
+    pass
+
+
+class ClientGone(Exception):
+    pass
+
+
+class BufferedBody(io.BytesIO):
+    """The request body, already read: what the app gets as wsgi.input."""
+
+    def _discard(self) -> None:  # called by pywsgi after each response
+        return None
+
+
+class Headers:
+    """The parsed header fields, with the slice of the email.message API that pywsgi and Gunicorn use."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: list[tuple[str, str]]) -> None:
+        self.fields = fields
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        name = name.lower()
+        for key, value in self.fields:
+            if key.lower() == name:
+                return value
+        return default
+
+    def items(self) -> list[tuple[str, str]]:
+        return self.fields
+
+
+def error_response(status: int, message: str) -> bytes:
+    body = json.dumps({"message": message}).encode()
+    return (
+        f"HTTP/1.1 {status} {REASONS[status]}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
+
+
+class ProtectedHandler(PyWSGIHandler):
+    limits: Limits  # set per worker process by ProtectedWorker
+
+    def handle(self) -> None:
+        self.served = 0
+        super().handle()
+
+    def handle_one_request(self):  # type: ignore[no-untyped-def]
+        """One request: None closes the connection, True waits for the next (pywsgi's contract)."""
+        if self.rfile.closed:
+            return None
+        limits = self.limits
+        try:
+            # The first request must start within the header timeout; later ones within the idle timeout.
+            first_wait = limits.idle_timeout_s if self.served else limits.header_timeout_s
+            buffered = self.wait_readable(first_wait)
+            if not buffered:
+                return None
+            started = time.monotonic()
+            if b"\r\n\r\n" in buffered or b"\n\n" in buffered:
+                head = self.read_head()  # all in the buffer: parsing cannot wait on the client
+            else:
+                with Timeout(max(0.0, started + limits.header_timeout_s - time.monotonic()), ClientTimeout):
+                    head = self.read_head()
+            if head is None:
+                return None
+            method, target, version, fields, head_bytes = head
+            self.apply_head(method, target, version, fields)
+            body = self.read_body(len(buffered) - head_bytes)
+        except ClientTimeout:
+            return self.reject(408, "the request was not received in time", linger=False)
+        except Rejected as rejected:
+            return self.reject(rejected.status, str(rejected))
+        except (ClientGone, OSError):
+            return None
+        self.served += 1
+        self.environ = self.get_environ()
+        self.environ["wsgi.input"] = self.wsgi_input = BufferedBody(body)
+        if body or self.content_length is not None:
+            self.environ["CONTENT_LENGTH"] = str(len(body))
+        self.application = self.server.application
+        self.handle_one_response()
+        if self.close_connection or self.rfile.closed:
+            return None
+        return True
+
+    def wait_readable(self, seconds: float) -> bytes:
+        """What the client has sent so far (at least one byte), or b"" when it closed or stayed silent."""
+        try:
+            with Timeout(seconds, ClientTimeout):
+                return self.rfile.peek(1)
+        except ClientTimeout:
+            if not self.served:
+                raise  # a connection that never sent a request gets its 408 too
+            return b""
+
+    def read_head(self) -> tuple[bytes, bytes, tuple[int, int], list[tuple[str, str]], int] | None:
+        limits = self.limits
+        readline = self.rfile.readline
+        line = readline(limits.max_request_line + 1)
+        if line in (b"\r\n", b"\n"):  # RFC 9112 2.2: ignore one empty line before a request
+            line = readline(limits.max_request_line + 1)
+        if not line.endswith(b"\n"):
+            if len(line) > limits.max_request_line:
+                raise Rejected(414, f"the request line is longer than MAX_REQUEST_LINE_BYTES={limits.max_request_line}")
+            return None  # closed mid-line
+        consumed = len(line)
+        parts = line.rstrip(b"\r\n").split(b" ")
+        if len(parts) != 3 or not TOKEN.fullmatch(parts[0]) or not parts[1]:
+            raise Rejected(400, "malformed request line; expected METHOD TARGET HTTP/1.1")
+        method, target, version_text = parts
+        version = VERSION.fullmatch(version_text)
+        if version is None:
+            raise Rejected(400, "malformed HTTP version in the request line")
+        if version.group(1) != b"1":
+            raise Rejected(505, "only HTTP/1.0 and HTTP/1.1 are served")
+        budget = limits.max_header_bytes
+        fields: list[tuple[str, str]] = []
+        while True:
+            line = readline(budget + 1)
+            if not line.endswith(b"\n"):
+                if len(line) > budget:
+                    limit = limits.max_header_bytes
+                    raise Rejected(431, f"the request headers are larger than MAX_HEADER_BYTES={limit}")
+                return None
+            budget -= len(line)
+            consumed += len(line)
+            if line in (b"\r\n", b"\n"):
+                return method, target, (1, int(version.group(2))), fields, consumed
+            if len(fields) >= limits.max_header_count:
+                raise Rejected(431, f"more than MAX_HEADER_COUNT={limits.max_header_count} request headers")
+            name, colon, value = line.partition(b":")
+            value = value.strip(b" \t\r\n")
+            # TOKEN also refuses obs-fold and space before the colon; FIELD_VALUE refuses bare CR and NUL.
+            if not colon or not TOKEN.fullmatch(name) or not FIELD_VALUE.fullmatch(value):
+                raise Rejected(400, "malformed request header line")
+            fields.append((name.decode("latin-1"), value.decode("latin-1")))
+
+    def apply_head(self, method: bytes, target: bytes, version: tuple[int, int], fields: list[tuple[str, str]]) -> None:
+        """Validate the framing and set the attributes pywsgi's response side reads."""
+        lengths, encodings, connection, expect, host = [], [], "", "", False
+        for name, value in fields:
+            key = name.lower()
+            if key == "content-length":
+                lengths.append(value)
+            elif key == "transfer-encoding":
+                encodings.append(value.lower())
+            elif key == "connection":
+                connection = value.lower()
+            elif key == "expect":
+                expect = value.lower()
+            elif key == "host":
+                host = True
+        if version == (1, 1) and not host:
+            raise Rejected(400, "HTTP/1.1 requests must carry a Host header")
+        if encodings and lengths:
+            raise Rejected(400, "both Content-Length and Transfer-Encoding; send only one")
+        if len(lengths) > 1:
+            raise Rejected(400, "more than one Content-Length header")
+        if encodings and (encodings != ["chunked"] or version != (1, 1)):
+            raise Rejected(501, "only Transfer-Encoding: chunked (HTTP/1.1) is supported")
+        if lengths and not DIGITS.fullmatch(lengths[0].encode("latin-1")):
+            raise Rejected(400, "Content-Length must be a non-negative whole number")
+        if expect and expect != "100-continue":
+            raise Rejected(417, "only Expect: 100-continue is supported")
+        self.command = method.decode("latin-1")
+        self.path = target.decode("latin-1")
+        self.request_version = f"HTTP/1.{version[1]}"
+        self.requestline = f"{self.command} {self.path} {self.request_version}"
+        self.headers = Headers(fields)
+        self.content_length = int(lengths[0]) if lengths else None
+        self.chunked = bool(encodings)
+        self.expect_continue = expect == "100-continue" and version == (1, 1)
+        self.response_length = 0
+        if version == (1, 1):
+            self.close_connection = connection == "close"
+        else:
+            self.close_connection = connection != "keep-alive"
+
+    def read_body(self, already_buffered: int) -> bytes:
+        limits = self.limits
+        length = self.content_length
+        if not self.chunked and not length:
+            return b""
+        if length is not None and length > limits.max_body_bytes:
+            raise Rejected(413, f"request body is larger than MAX_REQUEST_BYTES={limits.max_body_bytes}")
+        if length is not None and length <= already_buffered:
+            return self.rfile.read(length)  # arrived with the head: no wait, no timer
+        if self.expect_continue:
+            self.socket.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        stream = Input(self.rfile, None, chunked_input=True) if self.chunked else self.rfile
+        started, parts, size = time.monotonic(), [], 0
+        while length is None or size < length:
+            allowed = limits.body_timeout_s + size / limits.body_min_rate
+            remaining = started + allowed - time.monotonic()
+            if remaining <= 0:
+                raise ClientTimeout
+            want = READ_CHUNK if length is None else min(READ_CHUNK, length - size)
+            try:
+                with Timeout(remaining, ClientTimeout):
+                    chunk = stream.read(want) if self.chunked else stream.read1(want)
+            except ValueError as error:  # pywsgi's invalid chunk size or trailer
+                raise Rejected(400, "malformed chunked body") from error
+            except OSError as error:
+                if error.errno is None:  # pywsgi's _InvalidClientInput: a malformed chunked body
+                    raise Rejected(400, "malformed chunked body") from error
+                raise
+            if not chunk:
+                if length is None:
+                    break
+                raise ClientGone
+            size += len(chunk)
+            if size > limits.max_body_bytes:
+                raise Rejected(413, f"request body is larger than MAX_REQUEST_BYTES={limits.max_body_bytes}")
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def reject(self, status: int, message: str, linger: bool = True) -> None:
+        self.status = str(status)
+        self.close_connection = True
+        try:
+            self.socket.sendall(error_response(status, message))
+            if linger:
+                self.socket.shutdown(socket.SHUT_WR)
+                with Timeout(LINGER_S, False):
+                    while self.socket.recv(READ_CHUNK):
+                        pass
+        except OSError:
+            pass
+        return None
+
+    def get_environ(self) -> dict:
+        env = self.server.get_environ()
+        path, _, query = self.path.partition("?")
+        env["REQUEST_METHOD"] = self.command
+        env["SCRIPT_NAME"] = ""
+        env["PATH_INFO"] = unquote_path(path)
+        env["QUERY_STRING"] = query
+        env["SERVER_PROTOCOL"] = self.request_version
+        env["RAW_URI"] = self.path
+        env["gunicorn.sock"] = self.socket
+        if isinstance(self.client_address, tuple):
+            env["REMOTE_ADDR"] = str(self.client_address[0])
+            env["REMOTE_PORT"] = str(self.client_address[1])
+        for name, value in self.headers.fields:
+            key = name.upper().replace("-", "_")
+            if "_" in name or key == "TRANSFER_ENCODING":  # underscores would alias dashes; the body is de-chunked
+                continue
+            if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                env[key] = value
+                continue
+            key = "HTTP_" + key
+            if key in env:
+                env[key] += ("; " if key == "HTTP_COOKIE" else ",") + value
+            else:
+                env[key] = value
+        env["wsgi.input_terminated"] = True
+        return env
+
+    def log_request(self) -> None:
+        if getattr(self.server.log, "access_log_enabled", True):  # skip building the record when nobody logs it
+            super().log_request()
+
+
+def unquote_path(path: str) -> str:
+    if "%" not in path:
+        return path
+    from urllib.parse import unquote_to_bytes
+
+    return unquote_to_bytes(path).decode("latin-1")
+
+
+class ProtectedServer(PyWSGIServer):
+    """Says so in the log when accept() runs out of file descriptors; gevent then retries with a back-off."""
+
+    last_fd_log = 0.0
+
+    def do_read(self):  # type: ignore[no-untyped-def]
+        try:
+            return super().do_read()
+        except OSError as error:
+            if error.errno in (errno.EMFILE, errno.ENFILE) and time.monotonic() - self.last_fd_log > FD_LOG_INTERVAL_S:
+                self.last_fd_log = time.monotonic()
+                log.error(
+                    "out of file descriptors (limit %d, %d client connections open): new connections wait in the "
+                    "listen queue until others close; raise the container's nofile limit or lower WORKER_CONNECTIONS",
+                    resource.getrlimit(resource.RLIMIT_NOFILE)[0],
+                    len(self.pool) if self.pool is not None else -1,
+                )
+            raise
+
+
+def raise_fd_limit(wanted: int) -> int:
+    """Raise this process's soft nofile limit towards `wanted` (up to the hard limit); returns the limit in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return soft
+
+
+class ProtectedWorker(GeventPyWSGIWorker):
+    server_class = ProtectedServer
+    wsgi_handler = ProtectedHandler
+
+    def init_process(self) -> None:
+        settings = Settings.from_env()
+        ProtectedHandler.limits = Limits.from_settings(settings)
+        fds = raise_fd_limit(self.worker_connections + FD_RESERVE)
+        if fds < self.worker_connections + FD_RESERVE:
+            log.warning(
+                "nofile limit %d is below WORKER_CONNECTIONS=%d + %d: with that many clients accept() runs out of "
+                "descriptors (logged, then retried)",
+                fds,
+                self.worker_connections,
+                FD_RESERVE,
+            )
+        super().init_process()
