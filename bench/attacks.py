@@ -174,33 +174,44 @@ def score_request(body: bytes, path: str = "/score") -> bytes:
     return head.encode() + body
 
 
-async def run_attack_async(
-    port: int, kind: str, count: int, seconds: float, probe: bytes, probe_every_s: float, sustain: bool
-) -> AttackResult:
-    attack = Attack("127.0.0.1", port, kind, count, seconds, sustain)
+async def run_attacks_async(
+    port: int, counts: dict[str, int], seconds: float, probe: bytes, probe_every_s: float, sustain: bool
+) -> dict[str, AttackResult]:
+    attacks = [Attack("127.0.0.1", port, kind, count, seconds, sustain) for kind, count in counts.items()]
     started = time.monotonic()
-    attack.deadline = started + seconds
-    slots = [asyncio.ensure_future(attack.slot(index)) for index in range(count)]
-    while time.monotonic() < attack.deadline:
-        open_now = attack.open_now
+    slots = []
+    for attack in attacks:
+        attack.deadline = started + seconds
+        slots += [asyncio.ensure_future(attack.slot(index)) for index in range(attack.result.count)]
+    probes: list[Probe] = []
+    while time.monotonic() < started + seconds:
+        open_now = sum(attack.open_now for attack in attacks)
         status, latency = await legitimate("127.0.0.1", port, probe)
-        attack.result.probes.append(Probe(time.monotonic() - started, status, latency, open_now))
+        probes.append(Probe(time.monotonic() - started, status, latency, open_now))
         await asyncio.sleep(max(0.0, probe_every_s - latency))
-    attack.result.open_at_end = attack.open_now
+    for attack in attacks:
+        attack.result.open_at_end = attack.open_now
+        attack.result.probes = probes  # shared: every probe ran against all of them
     await asyncio.gather(*slots, return_exceptions=True)
-    return attack.result
+    return {attack.kind: attack.result for attack in attacks}
 
 
-def run_attack(
+def run_attacks(
     port: int,
-    kind: str,
-    count: int,
+    counts: dict[str, int],
     seconds: float,
     probe: bytes,
     probe_every_s: float = 0.25,
     sustain: bool = False,
+) -> dict[str, AttackResult]:
+    """Run `counts[kind]` attackers of each kind at once for `seconds` while probing with the legitimate `probe`."""
+    for kind in counts:
+        attack_opening(kind)  # fail early on an unknown kind
+    raise_fd_limit(sum(counts.values()) + 1024)
+    return asyncio.run(run_attacks_async(port, counts, seconds, probe, probe_every_s, sustain))
+
+
+def run_attack(
+    port: int, kind: str, count: int, seconds: float, probe: bytes, probe_every_s: float = 0.25, sustain: bool = False
 ) -> AttackResult:
-    """Run `count` attackers of `kind` for `seconds` while probing with the legitimate request `probe`."""
-    attack_opening(kind)  # fail early on an unknown kind
-    raise_fd_limit(count + 1024)
-    return asyncio.run(run_attack_async(port, kind, count, seconds, probe, probe_every_s, sustain))
+    return run_attacks(port, {kind: count}, seconds, probe, probe_every_s, sustain)[kind]

@@ -21,10 +21,12 @@ import socket
 import time
 from dataclasses import dataclass
 
+import gevent
 from gevent import Timeout
-from gevent.pywsgi import Input
+from gevent.pywsgi import Input, _InvalidClientInput
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
 
+from scoring import worker_limits
 from scoring.settings import Settings
 
 log = logging.getLogger("scoring.server")
@@ -284,12 +286,8 @@ class ProtectedHandler(PyWSGIHandler):
             try:
                 with Timeout(remaining, ClientTimeout):
                     chunk = stream.read(want) if self.chunked else stream.read1(want)
-            except ValueError as error:  # pywsgi's invalid chunk size or trailer
+            except (ValueError, _InvalidClientInput) as error:  # pywsgi's verdict on chunk sizes and trailers
                 raise Rejected(400, "malformed chunked body") from error
-            except OSError as error:
-                if error.errno is None:  # pywsgi's _InvalidClientInput: a malformed chunked body
-                    raise Rejected(400, "malformed chunked body") from error
-                raise
             if not chunk:
                 if length is None:
                     break
@@ -375,26 +373,17 @@ class ProtectedServer(PyWSGIServer):
             raise
 
 
-def raise_fd_limit(wanted: int) -> int:
-    """Raise this process's soft nofile limit towards `wanted` (up to the hard limit); returns the limit in force."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    if target > soft:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        soft = target
-    return soft
-
-
 class ProtectedWorker(GeventPyWSGIWorker):
     server_class = ProtectedServer
     wsgi_handler = ProtectedHandler
+    memory_cap = 0
 
     def init_process(self) -> None:
-        settings = Settings.from_env()
-        ProtectedHandler.limits = Limits.from_settings(settings)
-        fds = raise_fd_limit(self.worker_connections + FD_RESERVE)
+        self.settings = Settings.from_env()
+        ProtectedHandler.limits = Limits.from_settings(self.settings)
+        fds = worker_limits.raise_fd_limit(self.worker_connections + FD_RESERVE)
         if fds < self.worker_connections + FD_RESERVE:
-            log.warning(
+            self.log.warning(
                 "nofile limit %d is below WORKER_CONNECTIONS=%d + %d: with that many clients accept() runs out of "
                 "descriptors (logged, then retried)",
                 fds,
@@ -402,3 +391,30 @@ class ProtectedWorker(GeventPyWSGIWorker):
                 FD_RESERVE,
             )
         super().init_process()
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()  # init() runs here, before the cap: loading a model is not a runaway request
+        cap_mb = worker_limits.worker_memory_cap_mb(self.settings.worker_memory_limit_mb, self.settings.worker_count)
+        if cap_mb:
+            self.memory_cap = worker_limits.apply_memory_cap(cap_mb)
+            self.log.info("worker memory cap %d MB (WORKER_MEMORY_LIMIT_MB)", self.memory_cap >> 20)
+
+    def run(self) -> None:
+        if self.memory_cap:
+            gevent.spawn(self.watch_memory)
+        super().run()
+
+    def watch_memory(self) -> None:
+        while self.alive:
+            gevent.sleep(worker_limits.CHECK_INTERVAL_S)
+            if worker_limits.memory_stays_high(self.memory_cap):
+                self.log.error(
+                    "worker %d holds %d MB, over %d%% of its %d MB cap: restarting it (in-flight requests finish "
+                    "first, up to GRACEFUL_TIMEOUT)",
+                    self.pid,
+                    worker_limits.resident_size() >> 20,
+                    int(worker_limits.RESTART_FRACTION * 100),
+                    self.memory_cap >> 20,
+                )
+                self.alive = False
+                return
