@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 
 import gevent
-from gevent import Timeout
+from gevent import GreenletExit, Timeout
 from gevent.pywsgi import Input, _InvalidClientInput
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
 
@@ -353,8 +353,12 @@ def unquote_path(path: str) -> str:
     return unquote_to_bytes(path).decode("latin-1")
 
 
+class DescriptorsExhausted(GreenletExit):
+    """accept() found no free descriptor. A GreenletExit, so gevent backs off and retries without a traceback."""
+
+
 class ProtectedServer(PyWSGIServer):
-    """Says so in the log when accept() runs out of file descriptors; gevent then retries with a back-off."""
+    """Says so in the log (every FD_LOG_INTERVAL_S at most) when accept() runs out of file descriptors."""
 
     last_fd_log = 0.0
 
@@ -362,7 +366,9 @@ class ProtectedServer(PyWSGIServer):
         try:
             return super().do_read()
         except OSError as error:
-            if error.errno in (errno.EMFILE, errno.ENFILE) and time.monotonic() - self.last_fd_log > FD_LOG_INTERVAL_S:
+            if error.errno not in (errno.EMFILE, errno.ENFILE):
+                raise
+            if time.monotonic() - self.last_fd_log > FD_LOG_INTERVAL_S:
                 self.last_fd_log = time.monotonic()
                 log.error(
                     "out of file descriptors (limit %d, %d client connections open): new connections wait in the "
@@ -370,7 +376,7 @@ class ProtectedServer(PyWSGIServer):
                     resource.getrlimit(resource.RLIMIT_NOFILE)[0],
                     len(self.pool) if self.pool is not None else -1,
                 )
-            raise
+            raise DescriptorsExhausted from error
 
 
 class ProtectedWorker(GeventPyWSGIWorker):
