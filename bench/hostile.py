@@ -1,0 +1,235 @@
+"""`make hostile`: the scoring port under hostile clients, full numbers, and what the protections cost per request.
+
+Serves the mlp-classifier example (its score.py, model repository and sample request) through the real supervisor,
+Gunicorn and a tritonserver from the wheel, on 127.0.0.1 with the shipped defaults (the image runs the same code).
+1. Attacks, each on its own while legitimate /score requests are timed: 1,000 half-open requests (watched for 65 s),
+   1,000 slow bodies and 5,000 idle keep-alive connections (each watched for its timeout plus 10 s).
+2. CPU per legitimate /score request (utime+stime of the supervisor, Gunicorn and any proxy / requests; wrk c=32):
+   gevent's plain pywsgi worker, the protected worker (the default), and the plain worker behind haproxy (the
+   extra-hop design: a buffering proxy in front, as nginx in Azure ML's old images).
+Writes bench/results/hostile-<date>.md and prints it. Not part of `make test` (tests/hostile runs smaller numbers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from bench.attacks import AttackResult, run_attack, score_request
+from bench.load import Body, run_wrk
+from kit import PROJECT_ROOT
+from kit.containers import free_port
+from scoring.settings import Settings
+from tests.hostile.conftest import start
+from tests.runtime.conftest import Service
+
+EXAMPLE = PROJECT_ROOT / "images" / "mlp-classifier"
+RESULTS = PROJECT_ROOT / "bench" / "results"
+DEFAULTS = Settings.from_env({})
+TICKS = os.sysconf("SC_CLK_TCK")
+HAPROXY_CONFIG = """global
+  maxconn 8000
+defaults
+  mode http
+  option http-buffer-request
+  timeout connect 5s
+  timeout client {body}s
+  timeout server 300s
+  timeout http-request {header}s
+  timeout http-keep-alive {idle}s
+frontend scoring
+  bind 127.0.0.1:{port}
+  default_backend app
+backend app
+  http-reuse always
+  server app 127.0.0.1:{upstream}
+"""
+
+
+def attacks(service: Service, probe: bytes, scale: float) -> list[AttackResult]:
+    plan = [
+        ("half-open", 1000, 65.0),
+        ("slow-body", 1000, DEFAULTS.client_body_timeout_s + 10.0),
+        ("idle", 5000, DEFAULTS.keepalive_timeout_s + 10.0),
+    ]
+    results = []
+    for kind, count, seconds in plan:
+        print(f"hostile: {int(count * scale)} {kind} for {seconds:.0f} s", flush=True)
+        results.append(run_attack(service.port, kind, int(count * scale), seconds, probe))
+    return results
+
+
+def process_tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            children.setdefault(int(stat.read_text().rsplit(")", 1)[1].split()[1]), []).append(int(stat.parent.name))
+    found, queue = [], [root]
+    while queue:
+        pid = queue.pop()
+        found.append(pid)
+        queue += children.get(pid, [])
+    return found
+
+
+def cpu_seconds(pids: list[int], skip: str = "tritonserver") -> float:
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1].split()
+            if skip not in name and "triton_python" not in name:
+                total += int(fields[11]) + int(fields[12])
+    return total / TICKS
+
+
+@contextlib.contextmanager
+def haproxy(upstream: int) -> Iterator[tuple[int, int]]:
+    port = free_port()
+    with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False) as config:
+        config.write(
+            HAPROXY_CONFIG.format(
+                port=port,
+                upstream=upstream,
+                header=DEFAULTS.client_header_timeout_s,
+                body=DEFAULTS.client_body_timeout_s,
+                idle=DEFAULTS.keepalive_timeout_s,
+            )
+        )
+    process = subprocess.Popen(["haproxy", "-db", "-f", config.name], stdout=subprocess.DEVNULL)
+    try:
+        wait_listening(port)
+        yield port, process.pid
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+        os.unlink(config.name)
+
+
+def wait_listening(port: int, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def cpu_row(name: str, service: Service, url_port: int, extra_pids: list[int], body: Body, seconds: float) -> str:
+    run_wrk(f"http://127.0.0.1:{url_port}/score", body, 32, 2)  # warm-up
+    pids = process_tree(service.process.pid) + extra_pids
+    before = cpu_seconds(pids)
+    load = run_wrk(f"http://127.0.0.1:{url_port}/score", body, 32, seconds)
+    used = cpu_seconds(pids) - before
+    per_request = used / load.requests * 1e6 if load.requests else float("nan")
+    return (
+        f"| {name} | {per_request:.0f} | {load.rate:,.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} | {load.errors} |"
+    )
+
+
+def cpu_costs(repository: Path, log_dir: Path, body: Body, seconds: float) -> list[str]:
+    rows = []
+    plain = {"GUNICORN_CMD_ARGS": "--worker-class gevent_pywsgi"}  # overrides the config's protected class
+    for name, env in (("plain pywsgi worker (before)", plain), ("protected worker (default)", {})):
+        service = start(repository, EXAMPLE, log_dir, **env)
+        try:
+            rows.append(cpu_row(name, service, service.port, [], body, seconds))
+            if env is plain and shutil.which("haproxy"):
+                with haproxy(service.port) as (port, pid):
+                    rows.append(cpu_row("haproxy -> plain pywsgi worker", service, port, [pid], body, seconds))
+        finally:
+            service.stop()
+    return rows
+
+
+def attack_rows(results: list[AttackResult]) -> list[str]:
+    rows = []
+    for result in results:
+        loaded = [probe for probe in result.probes if probe.attackers_open >= result.count * 0.9] or result.probes
+        ok = sum(probe.status == 200 for probe in result.probes)
+        worst = max(probe.latency_s for probe in loaded) if loaded else float("nan")
+        ordered = sorted(probe.latency_s for probe in loaded)
+        p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else float("nan")
+        closes = sorted(result.closed_by_server)
+        last_60 = [probe for probe in result.probes if probe.at_s >= 60]
+        late = f"{last_60[0].status} in {last_60[0].latency_s * 1000:.0f} ms" if last_60 else "-"
+        rows.append(
+            f"| {result.kind} | {result.count} | {result.connected} | {result.first_wave_closed} "
+            f"| {closes[0]:.1f}-{closes[-1]:.1f} | {dict(sorted(result.answered.items()))} "
+            f"| {ok}/{len(result.probes)} | {len(loaded)} | {p99 * 1000:.0f} | {worst * 1000:.0f} | {late} |"
+            if closes
+            else f"| {result.kind} | {result.count} | {result.connected} | 0 | - | - | {ok}/{len(result.probes)} "
+            f"| {len(loaded)} | {p99 * 1000:.0f} | {worst * 1000:.0f} | {late} |"
+        )
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply the attacker counts (e.g. 0.1 to try)")
+    parser.add_argument("--seconds", type=float, default=8.0, help="wrk seconds per CPU point")
+    parser.add_argument("--skip-cpu", action="store_true")
+    parser.add_argument("--skip-attacks", action="store_true")
+    args = parser.parse_args()
+    sample = (EXAMPLE / "samples" / "request.json").read_bytes()
+    with tempfile.TemporaryDirectory(prefix="hostile-") as work:
+        log_dir, body_file = Path(work), Path(work) / "request.json"
+        body_file.write_bytes(sample)
+        lines = [
+            f"# Hostile clients, {datetime.date.today()} ({platform.node()}, {os.cpu_count()} cores)",
+            "",
+            f"Shipped defaults: header timeout {DEFAULTS.client_header_timeout_s} s, body timeout "
+            f"{DEFAULTS.client_body_timeout_s} s (+ size / {DEFAULTS.client_body_min_rate} B/s), keep-alive idle "
+            f"{DEFAULTS.keepalive_timeout_s} s, {DEFAULTS.worker_connections} connections per worker, "
+            f"{DEFAULTS.worker_count} worker. Example: mlp-classifier, its sample request.",
+            "",
+        ]
+        if not args.skip_attacks:
+            service = start(EXAMPLE / "triton", EXAMPLE, log_dir)
+            try:
+                results = attacks(service, score_request(sample), args.scale)
+            finally:
+                service.stop()
+            lines += [
+                "## Attacks (legitimate /score every 0.25 s on a new connection while each runs)",
+                "",
+                "| attack | attackers | connected | closed by the server | closed after (s) | server answered "
+                "| /score 200 | probes under full attack | p99 (ms) | max (ms) | /score after 60 s |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+                *attack_rows(results),
+                "",
+            ]
+        if not args.skip_cpu:
+            lines += [
+                f"## CPU per legitimate /score request (wrk c=32, {args.seconds:g} s; supervisor + Gunicorn + proxy)",
+                "",
+                "| server | CPU us/request | req/s | p50 (ms) | p99 (ms) | errors |",
+                "| --- | --- | --- | --- | --- | --- |",
+                *cpu_costs(EXAMPLE / "triton", log_dir, Body(body_file), args.seconds),
+                "",
+            ]
+    report = "\n".join(lines)
+    RESULTS.mkdir(exist_ok=True)
+    target = RESULTS / f"hostile-{datetime.date.today()}.md"
+    target.write_text(report)
+    print(report)
+    print(f"hostile: report in {target.relative_to(PROJECT_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
