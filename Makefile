@@ -10,7 +10,7 @@ IMAGES ?=
 PYTEST_ARGS ?=
 
 .PHONY: help venv engine base build render push run manifests rehearse deploy-venv haproxy kubectl models bench bench-venv soak \
-	test test-unit lint clean
+	hostile test test-unit lint clean
 
 help:
 	@echo "make build   validate, build and smoke-test every image in images/ (prepares engine and base)"
@@ -24,6 +24,7 @@ help:
 	@echo "make manifests  Kubernetes/KServe/Azure ML files in build/<name>/deploy/ [IMAGES=...] [REGISTRY=...]"
 	@echo "make rehearse   IMAGE=name: 3 replicas behind HAProxy, rolling replacement under load [REPLICAS=3]"
 	@echo "make bench   scoring vs direct Triton vs the azureml peer, batching on/off (bench/results/)"
+	@echo "make hostile the scoring port under 1,000 half-open, 1,000 slow-body, 5,000 idle clients (bench/results/)"
 	@echo "make clean   remove the kit's containers, images, build/ and the virtual environment"
 
 $(VENV)/.installed: pyproject.toml
@@ -115,6 +116,10 @@ bench: engine models bench-venv
 # Long reliability run, not part of make test: 20,000+ requests at concurrency 64, 0 errors, stable memory.
 soak: engine models
 	$(PY) -m bench.soak
+
+# Hostile clients at full numbers and the CPU cost of the protections; not part of make test (tests/hostile is).
+hostile: venv models
+	$(PY) -m bench.hostile $(HOSTILE_ARGS)
 
 # Regenerates the example models, their expected sample outputs and the conformance models (fixed seeds; offline).
 models: venv

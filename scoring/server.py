@@ -403,7 +403,8 @@ class ProtectedWorker(GeventPyWSGIWorker):
         cap_mb = worker_limits.worker_memory_cap_mb(self.settings.worker_memory_limit_mb, self.settings.worker_count)
         if cap_mb:
             self.memory_cap = worker_limits.apply_memory_cap(cap_mb)
-            self.log.info("worker memory cap %d MB (WORKER_MEMORY_LIMIT_MB)", self.memory_cap >> 20)
+            source = "WORKER_MEMORY_LIMIT_MB" if self.settings.worker_memory_limit_mb else "auto, from --memory"
+            self.log.info("worker memory cap %d MB (%s)", self.memory_cap >> 20, source)
 
     def run(self) -> None:
         if self.memory_cap:
