@@ -130,6 +130,7 @@ class ProtectedHandler(PyWSGIHandler):
 
     def handle(self) -> None:
         self.served = 0
+        self.connected_at = time.monotonic()
         super().handle()
 
     def handle_one_request(self):  # type: ignore[no-untyped-def]
@@ -143,7 +144,7 @@ class ProtectedHandler(PyWSGIHandler):
             buffered = self.wait_readable(first_wait)
             if not buffered:
                 return None
-            started = time.monotonic()
+            started = time.monotonic() if self.served else self.connected_at
             if b"\r\n\r\n" in buffered or b"\n\n" in buffered:
                 head = self.read_head()  # all in the buffer: parsing cannot wait on the client
             else:
