@@ -29,7 +29,7 @@ from pathlib import Path
 from bench.attacks import AttackResult, run_attack, score_request
 from bench.load import Body, run_wrk
 from kit import PROJECT_ROOT
-from kit.containers import free_port
+from kit.docker.containers import free_port
 from scoring.settings import Settings
 from tests.hostile.conftest import start
 from tests.runtime.conftest import Service

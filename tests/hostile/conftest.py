@@ -17,11 +17,12 @@ import pytest
 
 from bench.attacks import score_request
 from kit import PROJECT_ROOT
-from kit.containers import free_port
-from kit.host_triton import ensure_host_triton
+from kit.docker.containers import free_port
+from kit.spec.bases import SHARED_NETWORK_TRITON_ARGS
 from scoring.settings import Settings
 from tests.model_factory import add_onnx_model, mlp_onnx
 from tests.runtime.conftest import Service
+from tests.support.host_triton import ensure_host_triton
 
 APPS = Path(__file__).parent / "apps"
 GENERAL_APP = PROJECT_ROOT / "tests" / "runtime" / "apps" / "general"
@@ -42,7 +43,7 @@ def start(repository: Path, app_root: Path, log_dir: Path, nofile: int | None = 
         "TRITON_MODEL_REPOSITORY": str(repository),
         "TRITONSERVER": str(ensure_host_triton()),
         "TRITON_HTTP_PORT": str(triton_port),
-        "TRITON_ARGS": "--allow-grpc=false --allow-metrics=false",
+        "TRITON_ARGS": " ".join(SHARED_NETWORK_TRITON_ARGS),
         "SERVER_HOST": "127.0.0.1",
         "SERVER_PORT": str(port),
         "PYTHONPATH": str(PROJECT_ROOT),

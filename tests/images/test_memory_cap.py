@@ -11,8 +11,8 @@ import docker
 import pytest
 
 from kit import PROJECT_ROOT
-from kit.containers import free_port, running, wait_for_http_ok
-from kit.smoke import loopback_environment
+from kit.docker.containers import free_port, running, wait_for_http_ok
+from kit.verify.smoke import loopback_environment
 
 pytestmark = pytest.mark.docker
 IMAGE = "mlp-classifier:1.0.0"
