@@ -1,7 +1,9 @@
 """Hostile clients against a scoring port on 127.0.0.1, with legitimate /score requests timed while they run.
 
-One asyncio loop holds every attack connection (thousands fit in one process). Kinds:
+One asyncio loop holds every attack connection (thousands fit in one process); the legitimate probes run in a
+thread of their own, so that loop cannot delay them. Kinds:
 - half-open: a request line and one header, then silence (headers never finished);
+- slow-headers: a request line, then one more header line a second (slowloris);
 - slow-body: complete headers announcing a body, then two bytes a second;
 - idle: one finished keep-alive request, then silence.
 With `sustain`, a slot whose connection the server closed connects again, so `count` attackers stay connected for
@@ -12,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import resource
+import socket
 import time
 from dataclasses import dataclass, field
 
 CONNECT_PARALLEL = 200
 DRIBBLE_INTERVAL_S = 1.0
-KINDS = ("half-open", "slow-body", "idle")
+KINDS = ("half-open", "slow-headers", "slow-body", "idle")
+DRIBBLE = {"slow-headers": b"X-Slow: 1\r\n", "slow-body": b"  "}
 
 
 @dataclass
@@ -57,7 +61,7 @@ def raise_fd_limit(wanted: int) -> None:
 
 
 def attack_opening(kind: str) -> bytes:
-    if kind == "half-open":
+    if kind in ("half-open", "slow-headers"):
         return b"POST /score HTTP/1.1\r\nHost: attacker\r\n"
     if kind == "slow-body":
         return b"POST /score HTTP/1.1\r\nHost: attacker\r\nContent-Length: 100000\r\n\r\n"
@@ -66,7 +70,7 @@ def attack_opening(kind: str) -> bytes:
     raise ValueError(f"unknown attack kind {kind!r}; use one of {', '.join(KINDS)}")
 
 
-async def read_status(data: bytes) -> int:
+def read_status(data: bytes) -> int:
     parts = data.split(b" ", 2)
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
 
@@ -106,17 +110,17 @@ class Attack:
             await writer.drain()
             if self.kind == "idle":  # read the answer to the one real request; idling starts after it
                 head = await asyncio.wait_for(reader.readuntil(b"Healthy"), 10)
-                self.count_answer(await read_status(head))
+                self.count_answer(read_status(head))
             since = time.monotonic()
-            if self.kind == "slow-body":
-                dribbler = asyncio.ensure_future(self.dribble(writer))
+            if self.kind in DRIBBLE:
+                dribbler = asyncio.ensure_future(self.dribble(writer, DRIBBLE[self.kind]))
             remaining = self.deadline - time.monotonic()
             try:
                 data = await asyncio.wait_for(read_to_end(reader), max(0.0, remaining))
             except TimeoutError:
                 return False
             if data:
-                self.count_answer(await read_status(data))
+                self.count_answer(read_status(data))
             self.result.closed_by_server.append(time.monotonic() - since)
             return True
         except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
@@ -131,11 +135,11 @@ class Attack:
     def count_answer(self, status: int) -> None:
         self.result.answered[status] = self.result.answered.get(status, 0) + 1
 
-    async def dribble(self, writer: asyncio.StreamWriter) -> None:
+    async def dribble(self, writer: asyncio.StreamWriter, data: bytes) -> None:
         try:
             while True:
                 await asyncio.sleep(DRIBBLE_INTERVAL_S)
-                writer.write(b"  ")
+                writer.write(data)
                 await writer.drain()
         except (OSError, asyncio.CancelledError):
             return
@@ -150,20 +154,21 @@ async def read_to_end(reader: asyncio.StreamReader) -> bytes:
         parts.append(chunk)
 
 
-async def legitimate(host: str, port: int, request: bytes, timeout_s: float = 10.0) -> tuple[int, float]:
-    """One legitimate request on its own connection: (status, seconds); status 0 when it got no answer."""
+def legitimate(host: str, port: int, request: bytes, timeout_s: float = 10.0) -> tuple[int, float]:
+    """One legitimate request on its own connection: (status, seconds); status 0 when it got no answer.
+
+    Blocking, in its own thread: the attackers' event loop must not delay (and so inflate) the measurement.
+    """
     started = time.monotonic()
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
-        try:
-            writer.write(request)
-            await writer.drain()
-            data = await asyncio.wait_for(read_to_end(reader), timeout_s)
-        finally:
-            writer.close()
-    except (TimeoutError, OSError):
+        with socket.create_connection((host, port), timeout=timeout_s) as connection:
+            connection.sendall(request)
+            parts = []
+            while chunk := connection.recv(65536):
+                parts.append(chunk)
+    except OSError:
         return 0, time.monotonic() - started
-    return await read_status(data), time.monotonic() - started
+    return read_status(b"".join(parts)), time.monotonic() - started
 
 
 def score_request(body: bytes, path: str = "/score") -> bytes:
@@ -184,11 +189,15 @@ async def run_attacks_async(
         attack.deadline = started + seconds
         slots += [asyncio.ensure_future(attack.slot(index)) for index in range(attack.result.count)]
     probes: list[Probe] = []
-    while time.monotonic() < started + seconds:
-        open_now = sum(attack.open_now for attack in attacks)
-        status, latency = await legitimate("127.0.0.1", port, probe)
-        probes.append(Probe(time.monotonic() - started, status, latency, open_now))
-        await asyncio.sleep(max(0.0, probe_every_s - latency))
+
+    def probe_loop() -> None:
+        while time.monotonic() < started + seconds:
+            open_now = sum(attack.open_now for attack in attacks)
+            status, latency = legitimate("127.0.0.1", port, probe)
+            probes.append(Probe(time.monotonic() - started, status, latency, open_now))
+            time.sleep(max(0.0, probe_every_s - latency))
+
+    await asyncio.get_running_loop().run_in_executor(None, probe_loop)
     for attack in attacks:
         attack.result.open_at_end = attack.open_now
         attack.result.probes = probes  # shared: every probe ran against all of them

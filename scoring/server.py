@@ -186,13 +186,14 @@ class ProtectedHandler(PyWSGIHandler):
         limits = self.limits
         readline = self.rfile.readline
         line = readline(limits.max_request_line + 1)
+        consumed = len(line)
         if line in (b"\r\n", b"\n"):  # RFC 9112 2.2: ignore one empty line before a request
             line = readline(limits.max_request_line + 1)
+            consumed += len(line)
         if not line.endswith(b"\n"):
             if len(line) > limits.max_request_line:
                 raise Rejected(414, f"the request line is longer than MAX_REQUEST_LINE_BYTES={limits.max_request_line}")
             return None  # closed mid-line
-        consumed = len(line)
         parts = line.rstrip(b"\r\n").split(b" ")
         if len(parts) != 3 or not TOKEN.fullmatch(parts[0]) or not parts[1]:
             raise Rejected(400, "malformed request line; expected METHOD TARGET HTTP/1.1")
@@ -272,12 +273,17 @@ class ProtectedHandler(PyWSGIHandler):
             return b""
         if length is not None and length > limits.max_body_bytes:
             raise Rejected(413, f"request body is larger than MAX_REQUEST_BYTES={limits.max_body_bytes}")
+        parts, size = [], 0
         if length is not None and length <= already_buffered:
-            return self.rfile.read(length)  # arrived with the head: no wait, no timer
-        if self.expect_continue:
+            # It arrived with the head: read1 takes what is buffered without waiting on the client.
+            body = self.rfile.read1(length)
+            if len(body) == length:
+                return body
+            parts, size = [body], len(body)
+        elif self.expect_continue:
             self.socket.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         stream = Input(self.rfile, None, chunked_input=True) if self.chunked else self.rfile
-        started, parts, size = time.monotonic(), [], 0
+        started = time.monotonic()
         while length is None or size < length:
             allowed = limits.body_timeout_s + size / limits.body_min_rate
             remaining = started + allowed - time.monotonic()

@@ -63,6 +63,7 @@ CASES = {
     "garbage version": (b"GET / HTTQ/1.1\r\nHost: t\r\n\r\n", 400),
     "garbage line": (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400),
     "http/1.0 without host": (b"GET / HTTP/1.0\r\n\r\n", 200),
+    "empty line before the request": (b"\r\n" + HEAD + b"Content-Length: 14\r\nConnection: close\r\n\r\n" + ECHO, 200),
     "valid chunked body": (
         HEAD
         + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\n"

@@ -1,6 +1,6 @@
 """Slow and idle clients are cut by the configured timeouts while legitimate /score requests keep being answered.
 
-All three kinds attack at once (bounded: the longest timeout plus a margin). Attackers are sustained: a slot the
+All kinds attack at once (bounded: the longest timeout plus a margin). Attackers are sustained: a slot the
 server closed connects again, so the legitimate probes run against the full set for the whole run.
 """
 
@@ -16,6 +16,7 @@ MARGIN_S = 6  # the run lasts the longest timeout plus this, so that every first
 ATTACKS = {
     # kind: (attackers, configured timeout, what the server answers an attacker)
     "half-open": (200, DEFAULTS.client_header_timeout_s, {408}),
+    "slow-headers": (50, DEFAULTS.client_header_timeout_s, {408}),  # a header line a second: the deadline is total
     "slow-body": (200, DEFAULTS.client_body_timeout_s, {408}),
     "idle": (1000, DEFAULTS.keepalive_timeout_s, {200}),  # its one real request; the idle close is silent
 }
