@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import http.client
 import os
-import select
+import selectors
 import signal
 import socket
 import subprocess
@@ -51,6 +51,9 @@ LOADING_ANSWERS = {
     "/": (200, "text/plain; charset=utf-8", b"Healthy"),
     "/ready": (503, "application/json", b'{"message":"Triton is loading models"}'),
 }
+# While models load: how long a connection may take to send its request, and how many may wait at once.
+LOADING_READ_TIMEOUT_S = 2.0
+MAX_LOADING_CONNECTIONS = 512
 STARTING = (503, "application/json", b'{"message":"the scoring app is starting: models are still loading"}')
 
 
@@ -75,28 +78,71 @@ def open_unix_listener(path: str) -> socket.socket:
     return listener
 
 
-def answer_while_loading(listeners: list[socket.socket], wait_s: float) -> None:
-    """Serve one probe if one arrives within `wait_s`: liveness 200, everything else 503."""
-    ready = select.select(listeners, [], [], wait_s)[0]
-    if not ready:
-        return
-    connection, _ = ready[0].accept()
-    try:
-        connection.settimeout(1.0)
-        head = connection.recv(65536)
-        parts = head.split(b" ", 2)
-        path = parts[1].split(b"?")[0].decode("latin-1") if len(parts) > 1 else "/"
-        status, content_type, body = LOADING_ANSWERS.get(path, STARTING) if parts[0] == b"GET" else STARTING
-        reason = http.client.responses[status]
-        connection.sendall(
-            f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-            f"Retry-After: 5\r\nConnection: close\r\n\r\n".encode()
-            + body
-        )
-    except OSError:
-        pass
-    finally:
+def loading_answer(head: bytes) -> bytes:
+    """The whole answer to a request while models load: liveness 200, everything else 503."""
+    parts = head.split(b" ", 2)
+    path = parts[1].split(b"?")[0].decode("latin-1") if len(parts) > 1 else "/"
+    status, content_type, body = LOADING_ANSWERS.get(path, STARTING) if parts[0] == b"GET" else STARTING
+    reason = http.client.responses[status]
+    return (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+        f"Retry-After: 5\r\nConnection: close\r\n\r\n".encode()
+        + body
+    )
+
+
+class LoadingAnswers:
+    """Answers probes while models load, every connection at once, so silent clients cannot starve the probes: each
+    connection is answered as soon as its request arrives, or closed after LOADING_READ_TIMEOUT_S."""
+
+    def __init__(self, listeners: list[socket.socket]) -> None:
+        self.listeners = listeners
+        self.selector = selectors.DefaultSelector()
+        for listener in listeners:
+            self.selector.register(listener, selectors.EVENT_READ)
+        self.deadlines: dict[socket.socket, float] = {}
+
+    def serve(self, wait_s: float) -> None:
+        for key, _ in self.selector.select(wait_s):
+            connection = key.fileobj
+            if connection in self.listeners:
+                self.accept(connection)  # type: ignore[arg-type]
+            else:
+                self.answer(connection)  # type: ignore[arg-type]
+        now = time.monotonic()
+        for connection in [c for c, deadline in self.deadlines.items() if deadline < now]:
+            self.drop(connection)
+
+    def accept(self, listener: socket.socket) -> None:
+        try:
+            connection, _ = listener.accept()
+        except OSError:  # gone before we got to it, or out of descriptors: the next round retries
+            return
+        if len(self.deadlines) >= MAX_LOADING_CONNECTIONS:
+            self.drop(next(iter(self.deadlines)))  # the oldest: a probe is more likely the newest
+        connection.setblocking(False)
+        self.selector.register(connection, selectors.EVENT_READ)
+        self.deadlines[connection] = time.monotonic() + LOADING_READ_TIMEOUT_S
+
+    def answer(self, connection: socket.socket) -> None:
+        try:
+            head = connection.recv(65536)
+            if head:
+                connection.send(loading_answer(head))  # small: fits the empty send buffer of a new socket
+        except OSError:
+            pass
+        self.drop(connection)
+
+    def drop(self, connection: socket.socket) -> None:
+        self.selector.unregister(connection)
+        del self.deadlines[connection]
         connection.close()
+
+    def close(self) -> None:
+        """Before the handover: close what is still pending; the listener stays open for Gunicorn."""
+        for connection in list(self.deadlines):
+            self.drop(connection)
+        self.selector.close()
 
 
 def triton_ready(port: int) -> bool:
@@ -119,6 +165,7 @@ class Supervisor:
         self.stopping = False
         self.listener: socket.socket | None = None
         self.unix_listener: socket.socket | None = None
+        self.loading: LoadingAnswers | None = None
 
     # Signals: forward to the front child first so in-flight requests drain before Triton goes away.
     def on_signal(self, number: int, _frame: object) -> None:
@@ -183,8 +230,8 @@ class Supervisor:
             if time.monotonic() - started > self.settings.triton_ready_timeout_s:
                 say(f"tritonserver not ready after TRITON_READY_TIMEOUT={self.settings.triton_ready_timeout_s} s")
                 return False
-            if self.listener is not None:
-                answer_while_loading([item for item in (self.listener, self.unix_listener) if item], 0.2)
+            if self.loading is not None:
+                self.loading.serve(0.2)
             else:
                 time.sleep(0.2)
         return False
@@ -203,13 +250,17 @@ class Supervisor:
             except OSError as error:
                 say(f"cannot listen on SCORING_UNIX_SOCKET={self.settings.unix_socket}: {error}")
                 return 2
+        self.loading = LoadingAnswers([item for item in (self.listener, self.unix_listener) if item])
         env = dict(
             os.environ,
             TRITON_MODEL_REPOSITORY=str(self.settings.triton_model_repository.resolve()),
             TRITON_URL=self.settings.triton_url,
         )
         self.triton = self.start("tritonserver", triton_command(self.settings), env)
-        if not self.wait_for_triton():
+        ready = self.wait_for_triton()
+        self.loading.close()
+        self.loading = None
+        if not ready:
             self.stop(self.triton, "tritonserver", TRITON_STOP_GRACE_S)
             return 0 if self.stopping else TRITON_FAILED
         env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="scoring-metrics-"))

@@ -33,7 +33,9 @@ LEGITIMATE = score_request(INFER)
 StartService = Callable[..., Service]
 
 
-def start(repository: Path, app_root: Path, log_dir: Path, nofile: int | None = None, **env: str) -> Service:
+def start(
+    repository: Path, app_root: Path, log_dir: Path, nofile: int | None = None, wait: bool = True, **env: str
+) -> Service:
     """The scoring service with the shipped defaults except ports (and what `env` names); `nofile` caps its fds."""
     port, triton_port = free_port(), free_port()
     log_path = log_dir / f"{app_root.name}-{port}.log"
@@ -63,6 +65,8 @@ def start(repository: Path, app_root: Path, log_dir: Path, nofile: int | None = 
             preexec_fn=limit_fds,
         )
     service = Service(process, port, triton_port, log_path, repository)
+    if not wait:
+        return service
     try:
         service.wait_ready()
     except BaseException:
@@ -92,8 +96,8 @@ def defaults_service(hostile_repository: Path, tmp_path_factory: pytest.TempPath
 def start_service(hostile_repository: Path, tmp_path: Path) -> Iterator[StartService]:
     started: list[Service] = []
 
-    def run(app_root: Path, nofile: int | None = None, **env: str) -> Service:
-        service = start(hostile_repository, app_root, tmp_path, nofile, **env)
+    def run(app_root: Path, nofile: int | None = None, repository: Path | None = None, **env: str) -> Service:
+        service = start(repository or hostile_repository, app_root, tmp_path, nofile, **env)
         started.append(service)
         return service
 
