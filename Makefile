@@ -118,7 +118,7 @@ soak: engine models
 	$(PY) -m bench.soak
 
 # Hostile clients at full numbers and the CPU cost of the protections; not part of make test (tests/hostile is).
-hostile: venv models
+hostile: venv models haproxy
 	$(PY) -m bench.hostile $(HOSTILE_ARGS)
 
 # Regenerates the example models, their expected sample outputs and the conformance models (fixed seeds; offline).
