@@ -1,7 +1,8 @@
 """`make hostile`: the scoring port under hostile clients, full numbers, and what the protections cost per request.
 
-Serves the mlp-classifier example (its score.py, model repository and sample request) through the real supervisor,
-Gunicorn and a tritonserver from the wheel, on 127.0.0.1 with the shipped defaults (the image runs the same code).
+Serves the mlp-classifier example (its score.py, model repository and sample request) with the shipped defaults on
+127.0.0.1: from a built image on the host network with `HOSTILE_ARGS="--image mlp-classifier:1.0.0"` (build it
+first), else through host processes (the real supervisor, Gunicorn and a tritonserver from the wheel).
 1. Attacks, each on its own while legitimate /score requests are timed: 1,000 half-open requests (watched for 65 s),
    1,000 slow bodies and 5,000 idle keep-alive connections (each watched for its timeout plus 10 s).
 2. CPU per legitimate /score request (utime+stime of the supervisor, Gunicorn and any proxy / requests; wrk c=32):
@@ -23,7 +24,8 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.attacks import AttackResult, run_attack, score_request
@@ -32,7 +34,6 @@ from kit import PROJECT_ROOT
 from kit.docker.containers import free_port
 from scoring.settings import Settings
 from tests.hostile.conftest import start
-from tests.runtime.conftest import Service
 
 EXAMPLE = PROJECT_ROOT / "images" / "mlp-classifier"
 RESULTS = PROJECT_ROOT / "bench" / "results"
@@ -57,7 +58,7 @@ backend app
 """
 
 
-def attacks(service: Service, probe: bytes, scale: float) -> list[AttackResult]:
+def attacks(port: int, probe: bytes, scale: float) -> list[AttackResult]:
     plan = [
         ("half-open", 1000, 65.0),
         ("slow-body", 1000, DEFAULTS.client_body_timeout_s + 10.0),
@@ -66,7 +67,7 @@ def attacks(service: Service, probe: bytes, scale: float) -> list[AttackResult]:
     results = []
     for kind, count, seconds in plan:
         print(f"hostile: {int(count * scale)} {kind} for {seconds:.0f} s", flush=True)
-        results.append(run_attack(service.port, kind, int(count * scale), seconds, probe))
+        results.append(run_attack(port, kind, int(count * scale), seconds, probe))
     return results
 
 
@@ -129,9 +130,33 @@ def wait_listening(port: int, timeout_s: float = 10.0) -> None:
             time.sleep(0.1)
 
 
-def cpu_row(name: str, service: Service, url_port: int, extra_pids: list[int], body: Body, seconds: float) -> str:
+@dataclass
+class Served:
+    port: int
+    pids: Callable[[], list[int]]  # host PIDs of the serving processes (tritonserver is left out when counting)
+
+
+@contextlib.contextmanager
+def served(image: str | None, log_dir: Path, **env: str) -> Iterator[Served]:
+    """The example served by `image` (a container on the host network) or, without one, by host processes."""
+    if image is None:
+        service = start(EXAMPLE / "triton", EXAMPLE, log_dir, **env)
+        try:
+            yield Served(service.port, lambda: process_tree(service.process.pid))
+        finally:
+            service.stop()
+        return
+    from bench.targets import image_target
+    from kit.docker.client import client
+
+    with image_target(client(), image, DEFAULTS.worker_count, **env) as target:
+        rows = lambda: target.container.top(ps_args="-eo pid,args")["Processes"]  # noqa: E731
+        yield Served(target.port, lambda: [int(row[0]) for row in rows()])
+
+
+def cpu_row(name: str, server: Served, url_port: int, extra_pids: list[int], body: Body, seconds: float) -> str:
     run_wrk(f"http://127.0.0.1:{url_port}/score", body, 32, 2)  # warm-up
-    pids = process_tree(service.process.pid) + extra_pids
+    pids = server.pids() + extra_pids
     before = cpu_seconds(pids)
     load = run_wrk(f"http://127.0.0.1:{url_port}/score", body, 32, seconds)
     used = cpu_seconds(pids) - before
@@ -139,18 +164,15 @@ def cpu_row(name: str, service: Service, url_port: int, extra_pids: list[int], b
     return f"| {name} | {per_request:.0f} | {load.rate:,.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} | {load.errors} |"
 
 
-def cpu_costs(repository: Path, log_dir: Path, body: Body, seconds: float) -> list[str]:
+def cpu_costs(image: str | None, log_dir: Path, body: Body, seconds: float) -> list[str]:
     rows = []
     plain = {"GUNICORN_CMD_ARGS": "--worker-class gevent_pywsgi"}  # overrides the config's protected class
     for name, env in (("plain pywsgi worker (before)", plain), ("protected worker (default)", {})):
-        service = start(repository, EXAMPLE, log_dir, **env)
-        try:
-            rows.append(cpu_row(name, service, service.port, [], body, seconds))
+        with served(image, log_dir, **env) as server:
+            rows.append(cpu_row(name, server, server.port, [], body, seconds))
             if env is plain and shutil.which("haproxy"):
-                with haproxy(service.port) as (port, pid):
-                    rows.append(cpu_row("haproxy -> plain pywsgi worker", service, port, [pid], body, seconds))
-        finally:
-            service.stop()
+                with haproxy(server.port) as (port, pid):
+                    rows.append(cpu_row("haproxy -> plain pywsgi worker", server, port, [pid], body, seconds))
     return rows
 
 
@@ -183,6 +205,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="wrk seconds per CPU point")
     parser.add_argument("--skip-cpu", action="store_true")
     parser.add_argument("--skip-attacks", action="store_true")
+    parser.add_argument(
+        "--image", help="a built mlp-classifier image (e.g. mlp-classifier:1.0.0); default: host processes"
+    )
     args = parser.parse_args()
     sample = (EXAMPLE / "samples" / "request.json").read_bytes()
     with tempfile.TemporaryDirectory(prefix="hostile-") as work:
@@ -194,15 +219,13 @@ def main() -> int:
             f"Shipped defaults: header timeout {DEFAULTS.client_header_timeout_s} s, body timeout "
             f"{DEFAULTS.client_body_timeout_s} s (+ size / {DEFAULTS.client_body_min_rate} B/s), keep-alive idle "
             f"{DEFAULTS.keepalive_timeout_s} s, {DEFAULTS.worker_connections} connections per worker, "
-            f"{DEFAULTS.worker_count} worker. Example: mlp-classifier, its sample request.",
+            f"{DEFAULTS.worker_count} worker. Example: mlp-classifier, its sample request, served by "
+            f"{f'the image {args.image} (host network)' if args.image else 'host processes'}.",
             "",
         ]
         if not args.skip_attacks:
-            service = start(EXAMPLE / "triton", EXAMPLE, log_dir)
-            try:
-                results = attacks(service, score_request(sample), args.scale)
-            finally:
-                service.stop()
+            with served(args.image, log_dir) as server:
+                results = attacks(server.port, score_request(sample), args.scale)
             lines += [
                 "## Attacks (legitimate /score every 0.25 s on a new connection while each runs)",
                 "",
@@ -219,7 +242,7 @@ def main() -> int:
                 "",
                 "| server | CPU us/request | req/s | p50 (ms) | p99 (ms) | errors |",
                 "| --- | --- | --- | --- | --- | --- |",
-                *cpu_costs(EXAMPLE / "triton", log_dir, Body(body_file), args.seconds),
+                *cpu_costs(args.image, log_dir, Body(body_file), args.seconds),
                 "",
             ]
     report = "\n".join(lines)
