@@ -8,6 +8,7 @@ own connection from the idle pool (or opens one), so concurrent requests reach T
 from __future__ import annotations
 
 import socket
+import struct
 from typing import BinaryIO
 
 import numpy as np
@@ -27,6 +28,7 @@ class WireClient:
         self.address = (host or "127.0.0.1", int(port))
         self.max_idle, self.timeout_s = max_idle, timeout_s
         self.idle: list[Connection] = []
+        self.broken = 0  # kept-alive connections found closed: Triton may have restarted since they were opened
 
     def connect(self) -> Connection:
         sock = socket.create_connection(self.address, timeout=self.timeout_s)
@@ -50,6 +52,7 @@ class WireClient:
             connection[0].close()
             if not reused:
                 raise
+            self.broken += 1
             return self.exchange(request)  # an idle keep-alive connection may have been closed by Triton: retry fresh
         if headers.get("connection", "").lower() == "close" or len(self.idle) >= self.max_idle:
             connection[1].close()
@@ -58,14 +61,28 @@ class WireClient:
             self.idle.append(connection)
         return status, headers, body
 
-    def infer(self, model: str, inputs: list[tuple[str, str, np.ndarray]], outputs: list[str]) -> dict[str, np.ndarray]:
+    def get_json(self, path: str) -> dict:
+        status, _, body = self.exchange(f"GET {path} HTTP/1.1\r\nHost: triton\r\n\r\n".encode())
+        answer = orjson.loads(body) if body else {}
+        if status != 200:
+            raise InferenceServerException(msg=answer.get("error", f"HTTP {status}"), status=str(status))
+        return answer
+
+    def infer(
+        self, model: str, inputs: list[tuple[str, str, np.ndarray]], outputs: list[tuple[str, dict] | str]
+    ) -> dict[str, np.ndarray]:
+        """Numeric inputs as binary tensors; outputs by name or (name, parameters), BYTES outputs as object arrays."""
         header = orjson.dumps({
             "inputs": [
                 {"name": name, "shape": list(array.shape), "datatype": datatype,
                  "parameters": {"binary_data_size": array.nbytes}}
                 for name, datatype, array in inputs
             ],
-            "outputs": [{"name": name, "parameters": {"binary_data": True}} for name in outputs],
+            "outputs": [
+                {"name": output, "parameters": {"binary_data": True}} if isinstance(output, str)
+                else {"name": output[0], "parameters": {**output[1], "binary_data": True}}
+                for output in outputs
+            ],
         })  # fmt: skip
         payload = b"".join([header, *(np.ascontiguousarray(array).tobytes() for _, _, array in inputs)])
         request = (
@@ -80,6 +97,12 @@ class WireClient:
         results, offset = {}, json_length
         for output in meta["outputs"]:
             size = output.get("parameters", {}).get("binary_data_size")
+            if output["datatype"] == "BYTES":
+                array = np.array(output.get("data", []), dtype=np.object_) if size is None else (
+                    bytes_elements(body, offset, size))  # fmt: skip
+                results[output["name"]] = array.reshape(output["shape"])
+                offset += size or 0
+                continue
             dtype = triton_to_np_dtype(output["datatype"])
             if size is None:  # Triton answered in JSON for this output
                 results[output["name"]] = np.asarray(output["data"], dtype=dtype).reshape(output["shape"])
@@ -88,6 +111,16 @@ class WireClient:
             results[output["name"]] = array.reshape(output["shape"])
             offset += size
         return results
+
+
+def bytes_elements(body: bytes, offset: int, size: int) -> np.ndarray:
+    """Triton's binary BYTES tensor: each element is a little-endian uint32 length and then its bytes."""
+    elements, end = [], offset + size
+    while offset < end:
+        (length,) = struct.unpack_from("<I", body, offset)
+        elements.append(body[offset + 4 : offset + 4 + length])
+        offset += 4 + length
+    return np.array(elements, dtype=np.object_)
 
 
 def read_response(reader: BinaryIO) -> tuple[int, dict[str, str], bytes]:
