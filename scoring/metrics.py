@@ -18,9 +18,20 @@ LATENCY = Histogram(
 )
 
 
+_counters: dict[tuple[str, str, int], Counter] = {}
+_latencies: dict[str, Histogram] = {}
+
+
 def observe(route: str, method: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(route, method, str(status)).inc()
-    LATENCY.labels(route).observe(seconds)
+    """Labelled children are looked up once per label set (labels() costs more than the update itself)."""
+    counter = _counters.get((route, method, status))
+    if counter is None:
+        counter = _counters[(route, method, status)] = REQUESTS.labels(route, method, str(status))
+    latency = _latencies.get(route)
+    if latency is None:
+        latency = _latencies[route] = LATENCY.labels(route)
+    counter.inc()
+    latency.observe(seconds)
 
 
 def exposition() -> tuple[bytes, str]:
