@@ -23,7 +23,7 @@ help:
 	@echo "make run     run one image locally: IMAGE=name [PORT=5001]"
 	@echo "make manifests  Kubernetes/KServe/Azure ML files in build/<name>/deploy/ [IMAGES=...] [REGISTRY=...]"
 	@echo "make rehearse   IMAGE=name: 3 replicas behind HAProxy, rolling replacement under load [REPLICAS=3]"
-	@echo "make bench   scoring vs direct Triton vs the azureml peer, batching on/off (bench/results/)"
+	@echo "make bench   scoring vs direct Triton vs the azureml peer, batching on/off (bench/results/); IMAGE=<name>"
 	@echo "make hostile the scoring port under 1,000 half-open, 1,000 slow-body, 5,000 idle clients (bench/results/)"
 	@echo "make clean   remove the kit's containers, images, build/ and the virtual environment"
 
@@ -110,8 +110,9 @@ $(BENCH_VENV)/.installed: bench/requirements.txt
 bench-venv: $(BENCH_VENV)/.installed
 
 # Not part of make test (a 1-second smoke run of it is). BENCH_ARGS="--seconds 5 --concurrency 1,32" etc.
+# IMAGE=<folder under images/ or a path>: bench that built image on its own first sample against direct Triton.
 bench: engine models bench-venv
-	$(PY) -m bench.run --peer-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
+	$(PY) -m bench.run --peer-python $(BENCH_VENV)/bin/python $(if $(IMAGE),--image $(IMAGE)) $(BENCH_ARGS)
 
 # Long reliability run, not part of make test: 20,000+ requests at concurrency 64, 0 errors, stable memory.
 soak: engine models

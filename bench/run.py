@@ -1,6 +1,7 @@
 """`make bench`: our /score against direct Triton and the azureml peer, dynamic batching on and off, one run.
 
-python -m bench.run [--smoke] [--seconds 10] [--concurrency 1,8,32,64] [--models tiny,heavy] [--out bench/results]
+python -m bench.run [--smoke] [--seconds 10] [--concurrency 1,8,32,64] [--models tiny,heavy,seed] [--out bench/results]
+python -m bench.run --image <folder>   (make bench IMAGE=<name>: one built image, on its own first sample)
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ import json
 import os
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tritonclient.utils import triton_to_np_dtype
 
+from bench import profile
 from bench.load import Body, LoadResult, run_wrk
-from bench.report import write_report
-from bench.targets import MODELS, ImageTarget, Model, build_images, image_target, peer_target
+from bench.report import PROFILE_CONCURRENCY, write_report
+from bench.targets import MODELS, ImageTarget, Model, build_images, image_model, image_target, peer_target, sample_body
 from kit.docker.client import client
 
 PATHS = ("direct-json", "direct-binary", "score", "peer", "score-nobatch")
@@ -35,37 +38,66 @@ class Measurement:
     errors: int
     batching_factor: float | None = None
     front_end_cpu_us: float | None = None
+    front_end_user_us: float | None = None
+    front_end_system_us: float | None = None
+    rows_per_triton_request: float | None = None
+    profile: list[dict] = field(default_factory=list)
 
 
-def request_bodies(model: Model, folder: Path) -> dict[str, Body]:
-    """The same single-row input for every path, in each path's own wire format."""
-    row = np.random.default_rng(42).standard_normal((1, model.features)).astype(np.float32)
-    score = folder / f"{model.key}-score.json"
-    score.write_text(json.dumps({"data": row.tolist()}))
-    tensor = {"name": "x", "shape": [1, model.features], "datatype": "FP32"}
-    direct_json = folder / f"{model.key}-direct.json"
-    direct_json.write_text(
-        json.dumps({"inputs": [{**tensor, "data": row.reshape(-1).tolist()}], "outputs": [{"name": "probabilities"}]})
-    )
-    header = json.dumps(
-        {
-            "inputs": [{**tensor, "parameters": {"binary_data_size": row.nbytes}}],
-            "outputs": [{"name": "probabilities", "parameters": {"binary_data": True}}],
-        }
-    ).encode()
-    direct_binary = folder / f"{model.key}-direct.bin"
-    direct_binary.write_bytes(header + row.tobytes())
-    return {
-        "score": Body(score),
+def direct_bodies(metadata: dict, folder: Path, key: str, rows: int = 1) -> tuple[dict[str, Body], np.ndarray | None]:
+    """One request of `rows` rows for Triton directly, in JSON and binary form, built from the model's metadata."""
+    rng = np.random.default_rng(42)
+    tensors, arrays = [], []
+    for tensor in metadata["inputs"]:
+        if tensor["datatype"] == "BYTES":
+            return {}, None  # string inputs: no direct path (its /score is still measured)
+        shape = [rows if size < 0 else size for size in tensor["shape"]]
+        array = rng.standard_normal(shape).astype(triton_to_np_dtype(tensor["datatype"]))
+        tensors.append({"name": tensor["name"], "shape": shape, "datatype": tensor["datatype"]})
+        arrays.append(array)
+    outputs = [metadata["outputs"][0]["name"]]  # what the examples' /score requests
+    direct_json = folder / f"{key}-direct.json"
+    pairs = list(zip(tensors, arrays, strict=True))
+    direct_json.write_text(json.dumps({
+        "inputs": [{**tensor, "data": array.reshape(-1).tolist()} for tensor, array in pairs],
+        "outputs": [{"name": name} for name in outputs],
+    }))  # fmt: skip
+    header = json.dumps({
+        "inputs": [{**tensor, "parameters": {"binary_data_size": array.nbytes}} for tensor, array in pairs],
+        "outputs": [{"name": name, "parameters": {"binary_data": True}} for name in outputs],
+    }).encode()  # fmt: skip
+    direct_binary = folder / f"{key}-direct.bin"
+    direct_binary.write_bytes(header + b"".join(array.tobytes() for array in arrays))
+    bodies = {
         "direct-json": Body(direct_json),
         "direct-binary": Body(direct_binary, "application/octet-stream", len(header)),
     }
+    return bodies, arrays[0]
+
+
+def score_body(model: Model, first_input: np.ndarray | None, folder: Path) -> Body:
+    """The same row(s) as the direct paths for the kit's models; the image's own first sample for IMAGE=..."""
+    path = folder / f"{model.key}-score.json"
+    if model.own_samples or first_input is None:
+        path.write_bytes(sample_body(model))
+    else:
+        path.write_text(json.dumps({"data": first_input.tolist()}))
+    return Body(path)
 
 
 def measure(
-    target: ImageTarget | None, model: Model, path: str, url: str, body: Body, concurrency: int, seconds: float
+    target: ImageTarget | None,
+    model: Model,
+    path: str,
+    url: str,
+    body: Body,
+    concurrency: int,
+    seconds: float,
+    work: Path | None = None,
 ) -> Measurement:
-    before = target.stats(model.triton_model) if target else None
+    """One load run; with `work`, a /score path also gets a profile run."""
+    triton_model = model.triton_model
+    before = target.stats(triton_model) if target and triton_model else None
     cpu_before = target.front_end_cpu_seconds() if target and path.startswith("score") else None
     result: LoadResult = run_wrk(url, body, concurrency, seconds)
     measurement = Measurement(
@@ -78,14 +110,17 @@ def measure(
         round(result.p99_ms, 2),
         result.errors,
     )
-    if target and before:
-        inferences, executions = (
-            now - then for now, then in zip(target.stats(model.triton_model), before, strict=True)
-        )
-        measurement.batching_factor = round(inferences / executions, 2) if executions else None
+    if target and before and triton_model:
+        rows, executions, requests = (now - then for now, then in zip(target.stats(triton_model), before, strict=True))
+        measurement.batching_factor = round(rows / executions, 2) if executions else None
+        measurement.rows_per_triton_request = round(rows / requests, 2) if requests else None
     if target and cpu_before is not None and result.requests:
-        spent = target.front_end_cpu_seconds() - cpu_before
-        measurement.front_end_cpu_us = round(spent * 1e6 / result.requests, 1)
+        user, system = (now - then for now, then in zip(target.front_end_cpu_seconds(), cpu_before, strict=True))
+        measurement.front_end_cpu_us = round((user + system) * 1e6 / result.requests, 1)
+        measurement.front_end_user_us = round(user * 1e6 / result.requests, 1)
+        measurement.front_end_system_us = round(system * 1e6 / result.requests, 1)
+    if target and work and path.startswith("score"):
+        measurement.profile = profile_run(target, url, body, concurrency, seconds, measurement, work)
     print(
         f"bench {model.key:5} {path:14} c={concurrency:<3} {measurement.rate:9.1f} req/s"
         f"  p50 {measurement.p50_ms:7.2f} ms  p99 {measurement.p99_ms:7.2f} ms  errors {measurement.errors}"
@@ -95,41 +130,45 @@ def measure(
     return measurement
 
 
+def profile_run(
+    target: ImageTarget, url: str, body: Body, concurrency: int, seconds: float, measured: Measurement, work: Path
+) -> list[dict]:
+    """A separate load run under py-spy (sampling costs CPU, so it never overlaps the measured run)."""
+    out = work / f"profile-{measured.model}-{measured.path}"
+    spies = profile.start(target.scoring_processes(), seconds, out)
+    run_wrk(url, body, concurrency, seconds)
+    samples = profile.finish(spies, out)
+    return profile.summary(samples, measured.front_end_user_us, measured.front_end_system_us)
+
+
 def bench_model(docker_client, model: Model, arguments: argparse.Namespace, work: Path) -> list[Measurement]:
-    bodies = request_bodies(model, work)
     levels, seconds = arguments.concurrency, arguments.seconds
+    profiled = min(levels, key=lambda level: abs(level - PROFILE_CONCURRENCY))
     results: list[Measurement] = []
-    with image_target(docker_client, f"{model.image}:1.0.0", arguments.workers) as target:
+    with image_target(docker_client, f"{model.image_name}:{model.tag}", arguments.workers) as target:
+        if model.triton_model is None:
+            model = Model(**{**asdict(model), "triton_model": target.first_model()})
+        bodies, first_input = direct_bodies(target.get(f"/v2/models/{model.triton_model}"), work, model.key)
+        bodies["score"] = score_body(model, first_input, work)
         for concurrency in levels:
             run_wrk(target.score_url, bodies["score"], concurrency, min(seconds, 2))  # warm-up, not recorded
+            for path in ("direct-json", "direct-binary"):
+                if path in bodies:
+                    url = target.triton_url(model.triton_model)
+                    results.append(measure(target, model, path, url, bodies[path], concurrency, seconds))
+            profile_work = work if concurrency == profiled else None
             results.append(
-                measure(
-                    target,
-                    model,
-                    "direct-json",
-                    target.triton_url(model.triton_model),
-                    bodies["direct-json"],
-                    concurrency,
-                    seconds,
-                )
+                measure(target, model, "score", target.score_url, bodies["score"], concurrency, seconds, profile_work)
             )
-            results.append(
-                measure(
-                    target,
-                    model,
-                    "direct-binary",
-                    target.triton_url(model.triton_model),
-                    bodies["direct-binary"],
-                    concurrency,
-                    seconds,
-                )
-            )
-            results.append(measure(target, model, "score", target.score_url, bodies["score"], concurrency, seconds))
-    with image_target(docker_client, f"{model.image}-nobatch:1.0.0", arguments.workers) as target:
+    if model.peer_output is None:
+        return results
+    with image_target(docker_client, f"{model.image}-nobatch:{model.tag}", arguments.workers) as target:
         for concurrency in levels:
             run_wrk(target.score_url, bodies["score"], concurrency, min(seconds, 2))
+            profile_work = work if concurrency == profiled else None
+            url = target.score_url
             results.append(
-                measure(target, model, "score-nobatch", target.score_url, bodies["score"], concurrency, seconds)
+                measure(target, model, "score-nobatch", url, bodies["score"], concurrency, seconds, profile_work)
             )
     with peer_target(arguments.peer_python, model, arguments.peer_workers, work) as url:
         for concurrency in levels:
@@ -143,7 +182,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--smoke", action="store_true", help="1 s at concurrency 2 on the tiny model only")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", default="1,8,32,64")
-    parser.add_argument("--models", default="tiny,heavy")
+    parser.add_argument("--models", default="tiny,heavy,seed")
+    parser.add_argument("--image", default="", help="bench this built image (folder name or path) on its own sample")
     parser.add_argument("--workers", type=int, default=1, help="WORKER_COUNT of our images")
     parser.add_argument("--peer-workers", type=int, default=os.cpu_count() or 1, help="the peer's WORKER_COUNT")
     parser.add_argument("--peer-python", type=Path, default=Path(".venv-bench/bin/python"))
@@ -152,14 +192,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     if arguments.smoke:
         arguments.seconds, arguments.concurrency, arguments.models = 1.0, "2", "tiny"
     arguments.concurrency = [int(level) for level in arguments.concurrency.split(",")]
-    arguments.models = [MODELS[key] for key in arguments.models.split(",")]
+    if arguments.image:
+        arguments.models = [image_model(arguments.image)]
+    else:
+        arguments.models = [MODELS[key] for key in arguments.models.split(",")]
     return arguments
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parse(argv)
     docker_client = client()
-    build_images(docker_client, arguments.models)
+    if not arguments.image:  # IMAGE=...: bench the image as built
+        build_images(docker_client, arguments.models)
     results: list[Measurement] = []
     with tempfile.TemporaryDirectory(prefix="triton-kit-bench-") as work:
         for model in arguments.models:

@@ -22,45 +22,76 @@ from kit import PROJECT_ROOT
 from kit.context.render import BUILD_DIR
 from kit.docker.containers import free_port, http_status, running, wait_for_http_ok
 from kit.pipeline import build_all
+from kit.spec.image import SPEC_FILE, load_spec, sample_request
 from kit.verify.smoke import loopback_environment
 
 BENCH_VARIANTS = BUILD_DIR / "bench-variants"
+TRITON_PROCESSES = ("tritonserver", "triton_python_backend_stub")
 NO_BATCHING = 'parameters { key: "dynamic_batching" value { string_value: "off" } }\n'
 
 
 @dataclass(frozen=True)
 class Model:
-    key: str  # tiny | heavy
-    image: str  # example image folder under images/
-    triton_model: str
-    features: int
-    peer_output: str
+    key: str  # tiny | heavy | seed, or an image's name (make bench IMAGE=...)
+    image: str  # image folder under images/ (or any folder holding an image.yaml)
+    triton_model: str | None = None  # None: the first model Triton's repository index lists
+    peer_output: str | None = None  # None: no azureml peer and no batching-off variant for this model
+    tag: str = "1.0.0"
+    own_samples: bool = False  # /score gets the image's first sample instead of one random row
+
+    @property
+    def image_name(self) -> str:
+        return Path(self.image).name if not self.own_samples else self.key
+
+    @property
+    def folder(self) -> Path:
+        folder = Path(self.image)
+        return folder if folder.is_absolute() else PROJECT_ROOT / "images" / self.image
 
 
 MODELS = {
-    "tiny": Model("tiny", "mlp-classifier", "mlp", 8, "probabilities"),
-    "heavy": Model("heavy", "heavy-mlp", "heavy_mlp", 64, "confidence"),
+    "tiny": Model("tiny", "mlp-classifier", "mlp", "probabilities"),
+    "heavy": Model("heavy", "heavy-mlp", "heavy_mlp", "confidence"),
+    # The Azure ML guide's script: metadata and class_count on every call through tritonhttpclient.
+    "seed": Model("seed", "seed-style", "digits"),
 }
+
+
+def image_model(name: str) -> Model:
+    """`make bench IMAGE=<name>`: an image folder under images/ (or a path), benched as built, on its own samples."""
+    folder = Path(name) if "/" in name else PROJECT_ROOT / "images" / name
+    if not (folder / SPEC_FILE).is_file():
+        known = ", ".join(sorted(path.parent.name for path in (PROJECT_ROOT / "images").glob(f"*/{SPEC_FILE}")))
+        raise SystemExit(f"bench: IMAGE={name}: no {folder / SPEC_FILE}; give an image folder ({known}) or a path")
+    spec = load_spec(folder)
+    if not spec.samples:
+        raise SystemExit(f"bench: {folder / SPEC_FILE} has no samples; add one under 'samples:' to bench the image")
+    return Model(spec.name, str(folder.resolve()), tag=spec.version, own_samples=True)
+
+
+def sample_body(model: Model) -> bytes:
+    spec = load_spec(model.folder)
+    return sample_request(model.folder, spec.samples[0])
 
 
 def no_batching_variant(model: Model) -> Path:
     """A copy of the example whose config.pbtxt keeps Triton's dynamic batcher off (same model, same script)."""
     folder = BENCH_VARIANTS / f"{model.image}-nobatch"
     shutil.rmtree(folder, ignore_errors=True)
-    shutil.copytree(PROJECT_ROOT / "images" / model.image, folder)
+    shutil.copytree(model.folder, folder)
     spec_path = folder / "image.yaml"
     spec = yaml.safe_load(spec_path.read_text())
     spec["name"] = f"{model.image}-nobatch"
     spec_path.write_text(yaml.safe_dump(spec))
-    config = folder / "triton" / model.triton_model / "config.pbtxt"
+    config = folder / "triton" / str(model.triton_model) / "config.pbtxt"
     lines = config.read_text().splitlines(keepends=True) if config.exists() else ['backend: "onnxruntime"\n']
     config.write_text("".join(line for line in lines if not line.startswith("dynamic_batching")) + NO_BATCHING)
     return folder
 
 
 def build_images(docker_client: docker.DockerClient, models: list[Model]) -> None:
-    folders = [str(PROJECT_ROOT / "images" / model.image) for model in models]
-    folders += [str(no_batching_variant(model)) for model in models]
+    folders = [str(model.folder) for model in models]
+    folders += [str(no_batching_variant(model)) for model in models if model.peer_output]
     outcomes = build_all(docker_client, folders, "cpu")
     failed = [outcome.plan.spec.name for outcome in outcomes if outcome.error]
     if failed:
@@ -80,24 +111,47 @@ class ImageTarget:
     def triton_url(self, model: str) -> str:
         return f"http://127.0.0.1:{self.triton_port}/v2/models/{model}/infer"
 
-    def stats(self, model: str) -> tuple[int, int]:
-        url = f"http://127.0.0.1:{self.triton_port}/v2/models/{model}/stats"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            stats = json.loads(response.read())["model_stats"][0]
-        return int(stats["inference_count"]), int(stats["execution_count"])
+    def get(self, path: str, method: str = "GET") -> dict:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.triton_port}{path}", method=method)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
 
-    def front_end_cpu_seconds(self) -> float:
-        """utime + stime of the container's Gunicorn processes (host PIDs; the bench runs as the container's host)."""
-        ticks = 0
+    def first_model(self) -> str:
+        models = [entry["name"] for entry in self.get("/v2/repository/index", "POST") if entry.get("state") == "READY"]
+        if not models:
+            raise RuntimeError("the image's Triton has no READY model to bench")
+        return sorted(models)[0]
+
+    def stats(self, model: str) -> tuple[int, int, int]:
+        """Rows inferred, executions (batches run) and requests answered, so far."""
+        stats = self.get(f"/v2/models/{model}/stats")["model_stats"][0]
+        requests = int(stats["inference_stats"]["success"]["count"])
+        return int(stats["inference_count"]), int(stats["execution_count"]), requests
+
+    def front_end_processes(self) -> list[int]:
+        """Host PIDs of every process in the container except Triton's (tritonserver and its backend stubs)."""
+        pids = []
         for process in self.container.top(ps_args="-eo pid,args")["Processes"]:
             pid, args = process[0], process[-1]
-            if "gunicorn" in args:
-                try:
-                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                ticks += int(fields[11]) + int(fields[12])
-        return ticks / os.sysconf("SC_CLK_TCK")
+            if not any(name in args for name in TRITON_PROCESSES):
+                pids.append(int(pid))
+        return pids
+
+    def scoring_processes(self) -> list[int]:
+        return [int(row[0]) for row in self.container.top(ps_args="-eo pid,args")["Processes"] if "gunicorn" in row[-1]]
+
+    def front_end_cpu_seconds(self) -> tuple[float, float]:
+        """utime and stime of the front end: the whole container minus Triton, so no work can hide outside Gunicorn
+        (host PIDs; the bench runs on the container's host)."""
+        user = system = 0
+        for pid in self.front_end_processes():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            user, system = user + int(fields[11]), system + int(fields[12])
+        ticks = os.sysconf("SC_CLK_TCK")
+        return user / ticks, system / ticks
 
 
 @contextmanager
@@ -115,7 +169,7 @@ def image_target(
 def peer_target(peer_python: Path, model: Model, workers: int, log_dir: Path) -> Iterator[str]:
     """azureml-inference-server-http serving the model in-process; yields its /score URL."""
     port, health_port = free_port(), free_port()
-    model_file = PROJECT_ROOT / "images" / model.image / "triton" / model.triton_model / "1" / "model.onnx"
+    model_file = model.folder / "triton" / str(model.triton_model) / "1" / "model.onnx"
     environment = dict(os.environ, BENCH_MODEL_FILE=str(model_file), BENCH_OUTPUT=model.peer_output)
     command = [str(peer_python.parent / "azmlinfsrv"),
                "--entry_script", str(Path(__file__).with_name("peer_score.py")),

@@ -1,10 +1,12 @@
 """Coalescing: concurrent infer calls of one gevent worker for one batching model travel to Triton as one request.
 
-A call opens a batch for its (model, input layout, outputs) key; calls with the same key that arrive within the
-window join it while its rows fit max_batch_size. One greenlet then sends the rows joined along the first axis and
-hands each caller back its own slice, in the order the rows were joined, so rows are never mixed. If Triton rejects a
-joined request, each call is retried on its own, so one caller's bad data cannot fail the others. The exchange runs in
-its own greenlet: a caller's scoring timeout ends only that caller's wait.
+While fewer than `straight` requests of a kind (model, input layout, outputs) are in flight, a call goes straight to
+Triton, so a lightly loaded worker adds no wait. Beyond that, calls join a pending batch while its rows fit
+max_batch_size; the batch is sent as soon as an in-flight request of its kind returns, or when the window has passed,
+whichever comes first. The rows are joined along the first axis and each caller gets back its own slice, in the order
+it joined, so rows are never mixed. If Triton rejects a joined request, each call is retried on its own, so one
+caller's bad data cannot fail the others. A joined exchange runs in its own greenlet: a caller's scoring timeout ends
+only that caller's wait.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from gevent.event import Event
 from tritonclient.utils import InferenceServerException
 
 Tensor = tuple[str, str, np.ndarray]  # name, Triton datatype, array whose first axis is the batch
-Output = tuple[str, dict]  # name, request parameters (binary_data, class_count)
+Output = tuple[str, dict]  # name, request parameters (e.g. classification)
 Infer = Callable[[str, list[Tensor], list[Output]], dict[str, np.ndarray]]
+Result = dict[str, np.ndarray] | BaseException
 
 
 @dataclass
@@ -29,20 +32,25 @@ class Batch:
     outputs: list[Output]
     calls: list[list[np.ndarray]] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
-    results: list[dict[str, np.ndarray] | BaseException] = field(default_factory=list)
+    total_rows: int = 0
+    results: list[Result] = field(default_factory=list)
     done: Event = field(default_factory=Event)
+    sent: bool = False
 
-    @property
-    def total_rows(self) -> int:
-        return sum(self.rows)
+
+@dataclass
+class Kind:
+    in_flight: int = 0
+    pending: Batch | None = None
 
 
 class Coalescer:
-    def __init__(self, infer: Infer, window_s: float) -> None:
+    def __init__(self, infer: Infer, window_s: float, straight: int = 2) -> None:
         self.send = infer
         self.window_s = window_s
-        self.open: dict[tuple, Batch] = {}
-        self.batches = 0  # joined requests sent (observable in tests and bench)
+        self.straight = straight
+        self.kinds: dict[tuple, Kind] = {}
+        self.requests = 0  # requests sent to Triton, and the calls they carried (tests and the bench read these)
         self.calls = 0
 
     def infer(self, model: str, inputs: list[Tensor], outputs: list[Output], max_rows: int) -> dict[str, np.ndarray]:
@@ -52,28 +60,57 @@ class Coalescer:
         key = (
             model,
             tuple((name, datatype, array.dtype.str, array.shape[1:]) for name, datatype, array in inputs),
-            tuple((name, tuple(sorted(parameters.items()))) for name, parameters in outputs),
+            tuple((name, tuple(sorted(parameters.items()))) for name, parameters in outputs) if outputs else (),
         )
-        batch = self.open.get(key)
+        kind = self.kinds.get(key)
+        if kind is None:
+            kind = self.kinds[key] = Kind()
+        if kind.in_flight < self.straight and kind.pending is None:
+            return self.straight_through(kind, model, inputs, outputs)
+        batch = kind.pending
         if batch is None or batch.total_rows + rows > max_rows:
-            batch = self.open[key] = Batch(model, [(name, datatype) for name, datatype, _ in inputs], outputs)
-            gevent.spawn(self.flush, key, batch)
+            if batch is not None:
+                self.start(kind, batch)  # full: send it now, the new call starts the next one
+            batch = kind.pending = Batch(model, [(name, datatype) for name, datatype, _ in inputs], outputs)
+            gevent.spawn_later(self.window_s, self.start, kind, batch)
         index = len(batch.calls)
         batch.calls.append([array for _, _, array in inputs])
         batch.rows.append(rows)
-        if batch.total_rows >= max_rows and self.open.get(key) is batch:
-            del self.open[key]  # full: later calls start the next batch
+        batch.total_rows += rows
         batch.done.wait()
         result = batch.results[index]
         if isinstance(result, BaseException):
             raise result
         return result
 
-    def flush(self, key: tuple, batch: Batch) -> None:
-        gevent.sleep(self.window_s)
-        if self.open.get(key) is batch:
-            del self.open[key]
-        self.batches += 1
+    def straight_through(
+        self, kind: Kind, model: str, inputs: list[Tensor], outputs: list[Output]
+    ) -> dict[str, np.ndarray]:
+        kind.in_flight += 1
+        self.requests += 1
+        self.calls += 1
+        try:
+            return self.send(model, inputs, outputs)
+        finally:
+            self.returned(kind)
+
+    def returned(self, kind: Kind) -> None:
+        kind.in_flight -= 1
+        if kind.pending is not None:
+            self.start(kind, kind.pending)
+
+    def start(self, kind: Kind, batch: Batch) -> None:
+        """Sends the batch in its own greenlet (once; the window timer and a returning request may both ask)."""
+        if batch.sent:
+            return
+        batch.sent = True
+        if kind.pending is batch:
+            kind.pending = None
+        kind.in_flight += 1
+        gevent.spawn(self.flush, kind, batch)
+
+    def flush(self, kind: Kind, batch: Batch) -> None:
+        self.requests += 1
         self.calls += len(batch.calls)
         try:
             batch.results = self.exchange(batch)
@@ -83,8 +120,9 @@ class Coalescer:
                 raise
         finally:
             batch.done.set()
+            self.returned(kind)
 
-    def exchange(self, batch: Batch) -> list[dict[str, np.ndarray] | BaseException]:
+    def exchange(self, batch: Batch) -> list[Result]:
         if len(batch.calls) == 1:
             return [self.send(batch.model, self.tensors(batch, batch.calls[0]), batch.outputs)]
         joined = [np.concatenate(column) for column in zip(*batch.calls, strict=True)]
@@ -92,17 +130,16 @@ class Coalescer:
             outputs = self.send(batch.model, self.tensors(batch, joined), batch.outputs)
         except InferenceServerException:
             return [self.alone(batch, arrays) for arrays in batch.calls]
-        total = batch.total_rows
-        if any(array.ndim == 0 or array.shape[0] != total for array in outputs.values()):
+        if any(array.ndim == 0 or array.shape[0] != batch.total_rows for array in outputs.values()):
             return [self.alone(batch, arrays) for arrays in batch.calls]  # an output without the batch axis
-        results: list[dict[str, np.ndarray] | BaseException] = []
+        results: list[Result] = []
         start = 0
         for rows in batch.rows:
             results.append({name: array[start : start + rows] for name, array in outputs.items()})
             start += rows
         return results
 
-    def alone(self, batch: Batch, arrays: list[np.ndarray]) -> dict[str, np.ndarray] | BaseException:
+    def alone(self, batch: Batch, arrays: list[np.ndarray]) -> Result:
         try:
             return self.send(batch.model, self.tensors(batch, arrays), batch.outputs)
         except Exception as error:

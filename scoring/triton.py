@@ -8,7 +8,8 @@ after a fork it starts afresh. The real client is created on first use, never at
 The hot path (infer_numpy, and infer() as Azure ML's samples call it) goes over the lean wire client; model metadata
 and configuration are cached (the repository is baked into the image) and dropped when Triton may have restarted or
 rejects a request. Under gevent, concurrent calls for a batching model are coalesced into one Triton request
-(scoring.coalesce; TRITON_COALESCE_US sets the window, "off" disables it).
+(scoring.coalesce; TRITON_COALESCE_US bounds the wait, "off" disables it; TRITON_COALESCE_STRAIGHT requests per
+model go straight through first).
 """
 
 from __future__ import annotations
@@ -42,19 +43,27 @@ def default_connections() -> int:
     return int(os.environ.get("TRITON_CONNECTIONS", "64"))
 
 
-DEFAULT_COALESCE_US = 0  # 0: the calls that arrive in the same turn of gevent's loop; measured in the README
+DEFAULT_COALESCE_US = 2000  # the most a joined call waits for a free slot; measured in the README
+DEFAULT_STRAIGHT = 2  # requests per model in flight before calls are joined
 
 
 def coalesce_window_s() -> float | None:
-    """TRITON_COALESCE_US: how long a batch stays open for more calls; "off" sends every call on its own."""
+    """TRITON_COALESCE_US: the most a call waits to be joined with others; "off" sends every call on its own."""
     raw = os.environ.get("TRITON_COALESCE_US", "").strip().lower()
     if raw in ("off", "false", "no", "none"):
         return None
     if not raw:
         return DEFAULT_COALESCE_US / 1e6
     if not raw.isdigit():
-        raise ValueError(f"TRITON_COALESCE_US={raw!r} is not a whole number of microseconds; use e.g. 0, 200 or off")
+        raise ValueError(f"TRITON_COALESCE_US={raw!r} is not a whole number of microseconds; use e.g. 2000 or off")
     return int(raw) / 1e6
+
+
+def coalesce_straight() -> int:
+    raw = os.environ.get("TRITON_COALESCE_STRAIGHT", "").strip() or str(DEFAULT_STRAIGHT)
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"TRITON_COALESCE_STRAIGHT={raw!r} must be a whole number >= 1 (requests in flight)")
+    return int(raw)
 
 
 def gevent_patched() -> bool:
@@ -84,7 +93,11 @@ class TritonClient:
         self._wire = WireClient(self._url, max_idle=self._concurrency)
         self._forget()
         window = coalesce_window_s()
-        self._coalescer = Coalescer(self._wire.infer, window) if window is not None and gevent_patched() else None
+        self._coalescer = (
+            Coalescer(self._wire.infer, window, coalesce_straight())
+            if window is not None and gevent_patched()
+            else None
+        )
 
     def _forget(self, model_name: str | None = None) -> None:
         """Drops cached metadata and configuration (of one model, or all when Triton may have restarted)."""

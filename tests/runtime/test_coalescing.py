@@ -52,7 +52,7 @@ def unbatched(session: ort.InferenceSession, rows: np.ndarray) -> np.ndarray:
     return np.concatenate([session.run(["probabilities"], {"x": row[None, :]})[0] for row in rows])
 
 
-@pytest.mark.parametrize("window", ["0", "500"])
+@pytest.mark.parametrize("window", ["0", "2000"])
 def test_numpy_path_rows_are_never_mixed_and_calls_are_joined(start_service: StartService, window: str) -> None:
     service = start_service("general", WORKER_COUNT="1", TRITON_COALESCE_US=window)
     inputs = request_rows(np.random.default_rng(7))

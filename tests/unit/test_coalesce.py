@@ -11,7 +11,7 @@ from scoring.coalesce import Coalescer, Output, Tensor
 
 
 class Recorder:
-    """A stand-in for the wire: doubles x, records each request's rows, and rejects any request holding a -1."""
+    """A stand-in for the wire: waits like I/O, doubles x, records each request, rejects any request holding a -1."""
 
     def __init__(self) -> None:
         self.requests: list[np.ndarray] = []
@@ -19,6 +19,7 @@ class Recorder:
     def __call__(self, model: str, inputs: list[Tensor], outputs: list[Output]) -> dict[str, np.ndarray]:
         x = inputs[0][2]
         self.requests.append(x)
+        gevent.sleep(0.001)
         if (x == -1).any():
             raise InferenceServerException(msg="bad row", status="400")
         return {"y": x * 2}
@@ -39,10 +40,25 @@ def call_all(coalescer: Coalescer, arrays: list[np.ndarray], max_rows: int = 64)
 def test_concurrent_calls_are_joined_and_each_gets_its_own_rows() -> None:
     recorder = Recorder()
     arrays = [np.full((1 + index % 3, 2), index, dtype=np.float32) for index in range(20)]
-    results = call_all(Coalescer(recorder, 0.0), arrays)
-    assert len(recorder.requests) == 1
+    results = call_all(Coalescer(recorder, 0.0, straight=2), arrays)
+    assert [len(request) for request in recorder.requests] == [1, 2, sum(len(array) for array in arrays[2:])]
     for array, result in zip(arrays, results, strict=True):
         np.testing.assert_array_equal(result["y"], array * 2)
+
+
+def test_calls_go_straight_through_while_few_are_in_flight() -> None:
+    recorder = Recorder()
+    coalescer = Coalescer(recorder, 0.0, straight=2)
+    for index in range(5):
+        call_all(coalescer, [np.full((1, 2), index, dtype=np.float32)] * 2)
+    assert [len(request) for request in recorder.requests] == [1] * 10
+
+
+def test_a_returning_request_sends_the_pending_batch_before_the_window_ends() -> None:
+    recorder = Recorder()
+    with gevent.Timeout(5):  # the window is an hour: only a returning request can have sent the batch
+        call_all(Coalescer(recorder, 3600.0, straight=1), [np.zeros((1, 2), dtype=np.float32)] * 6)
+    assert [len(request) for request in recorder.requests] == [1, 5]
 
 
 def test_a_batch_never_exceeds_max_rows() -> None:
