@@ -25,7 +25,8 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"host": platform.node(), "cores": os.cpu_count(), "cpu": model, "kernel": platform.release()}
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())  # a shared machine shows here
+    return {"host": platform.node(), "cores": os.cpu_count(), "cpu": model, "kernel": platform.release(), "load": load}
 
 
 def rate(results: list[dict], model: str, path: str, concurrency: int) -> float | None:
@@ -197,7 +198,8 @@ def write_report(results: list[dict], arguments: argparse.Namespace) -> list[Pat
     lines = [
         f"# Bench {stamp} on {facts['host']}",
         "",
-        f"Machine: {facts['cores']} cores, {facts['cpu']}, kernel {facts['kernel']}.",
+        f"Machine: {facts['cores']} cores, {facts['cpu']}, kernel {facts['kernel']}, load average at the start "
+        f"{facts['load']}.",
         f"Settings: {json.dumps(settings)}. Paths: direct-json/direct-binary = Triton's HTTP infer in the image; "
         "score = the image's /score; score-nobatch = the same image with Triton's dynamic batching off; peer = "
         "azureml-inference-server-http running the same model and pre/post-processing in-process. Models: tiny = "

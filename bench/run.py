@@ -162,7 +162,9 @@ def bench_model(docker_client, model: Model, arguments: argparse.Namespace, work
             )
     if model.peer_output is None:
         return results
-    with image_target(docker_client, f"{model.image}-nobatch:{model.tag}", arguments.workers) as target:
+    # Triton's batcher off and the front end's coalescing off: every call is one execution.
+    nobatch = f"{model.image}-nobatch:{model.tag}"
+    with image_target(docker_client, nobatch, arguments.workers, TRITON_COALESCE_US="off") as target:
         for concurrency in levels:
             run_wrk(target.score_url, bodies["score"], concurrency, min(seconds, 2))
             profile_work = work if concurrency == profiled else None
