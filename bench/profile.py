@@ -1,7 +1,7 @@
 """Where the front end's time goes: py-spy samples of the scoring processes during a load run, summed by component.
 
-py-spy samples wall time of running (not idle) threads, so on a shared machine time spent waiting for a CPU inside a
-socket call is counted there; the summary keeps it apart ("socket send/recv") and splits the rest by component.
+py-spy samples wall time, so on a shared machine time spent waiting for a CPU inside a socket call is counted there;
+the summary keeps it apart ("socket send/recv"), drops idle waits, and splits the rest by component.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ COMPONENTS = (
     ("gevent/", "gevent hub and sockets"),
 )
 SOCKET_WAIT = "socket send/recv (kernel, and waiting for a CPU)"
+IDLE = "idle"
+# Waiting frames: py-spy's idle detection does not work on processes in a container, so they are dropped by name.
+IDLE_LEAVES = ("wait_for_signals (", "acquire_with_timeout (", "Hub.run (gevent/hub.py", "sleep (gevent/hub.py")
 
 
 def py_spy() -> str | None:
@@ -80,6 +83,8 @@ def finish(processes: list[subprocess.Popen], out: Path) -> Counter[str]:
 
 def component(frames: list[str]) -> str:
     leaf = frames[-1]
+    if any(marker in leaf for marker in IDLE_LEAVES):
+        return IDLE
     if "_socketcommon.py" in leaf and any(call in leaf for call in ("send ", "recv", "sendall")):
         return SOCKET_WAIT
     for frame in reversed(frames):
@@ -92,6 +97,7 @@ def component(frames: list[str]) -> str:
 def summary(samples: Counter[str], user_us: float | None, system_us: float | None, top: int = 9) -> list[dict]:
     """Shares of the samples by component, with the measured CPU per request apportioned: kernel time to the socket
     calls, user time over the other components by their share of samples."""
+    samples = Counter({name: count for name, count in samples.items() if name != IDLE})
     total = sum(samples.values())
     if not total:
         return []
