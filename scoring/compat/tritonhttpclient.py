@@ -2,7 +2,8 @@
 
 Everything is tritonclient.http's, except InferenceServerClient: it is scoring.triton.TritonClient, which a script
 may create once in init() and share across concurrent requests (the original would serialise them on one connection
-and is not thread-safe).
+and is not thread-safe). Its get_model_metadata/get_model_config answer from a cache, and infer() with binary numeric
+inputs (class_count included) takes the lean, coalescing path; anything else goes to tritonclient's own client.
 """
 
 from tritonclient.http import *  # noqa: F403 - the old module exposed the whole HTTP client API
