@@ -20,7 +20,17 @@ from tritonclient.utils import triton_to_np_dtype
 from bench import profile
 from bench.load import Body, LoadResult, run_wrk
 from bench.report import PROFILE_CONCURRENCY, write_report
-from bench.targets import MODELS, ImageTarget, Model, build_images, image_model, image_target, peer_target, sample_body
+from bench.targets import (
+    MODELS,
+    ImageTarget,
+    Model,
+    build_images,
+    built_image,
+    image_model,
+    image_target,
+    peer_target,
+    sample_body,
+)
 from kit.docker.client import client
 
 PATHS = ("direct-json", "direct-binary", "score", "peer", "score-nobatch")
@@ -141,11 +151,13 @@ def profile_run(
     return profile.summary(samples, measured.front_end_user_us, measured.front_end_system_us)
 
 
-def bench_model(docker_client, model: Model, arguments: argparse.Namespace, work: Path) -> list[Measurement]:
+def bench_model(
+    docker_client, model: Model, images: dict[str, str], arguments: argparse.Namespace, work: Path
+) -> list[Measurement]:
     levels, seconds = arguments.concurrency, arguments.seconds
     profiled = min(levels, key=lambda level: abs(level - PROFILE_CONCURRENCY))
     results: list[Measurement] = []
-    with image_target(docker_client, f"{model.image_name}:{model.tag}", arguments.workers) as target:
+    with image_target(docker_client, images[model.image_name], arguments.workers) as target:
         if model.triton_model is None:
             model = Model(**{**asdict(model), "triton_model": target.first_model()})
         bodies, first_input = direct_bodies(target.get(f"/v2/models/{model.triton_model}"), work, model.key)
@@ -163,7 +175,7 @@ def bench_model(docker_client, model: Model, arguments: argparse.Namespace, work
     if model.peer_output is None:
         return results
     # Triton's batcher off and the front end's coalescing off: every call is one execution.
-    nobatch = f"{model.image}-nobatch:{model.tag}"
+    nobatch = images[f"{model.image_name}-nobatch"]
     with image_target(docker_client, nobatch, arguments.workers, TRITON_COALESCE_US="off") as target:
         for concurrency in levels:
             run_wrk(target.score_url, bodies["score"], concurrency, min(seconds, 2))
@@ -204,12 +216,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     arguments = parse(argv)
     docker_client = client()
-    if not arguments.image:  # IMAGE=...: bench the image as built
-        build_images(docker_client, arguments.models)
+    if arguments.image:  # IMAGE=...: bench the image as built
+        images = built_image(docker_client, arguments.models[0])
+    else:
+        images = build_images(docker_client, arguments.models)
     results: list[Measurement] = []
     with tempfile.TemporaryDirectory(prefix="triton-kit-bench-") as work:
         for model in arguments.models:
-            results += bench_model(docker_client, model, arguments, Path(work))
+            results += bench_model(docker_client, model, images, arguments, Path(work))
     paths = write_report([asdict(result) for result in results], arguments)
     print("bench: wrote " + ", ".join(str(path) for path in paths))
     return 0

@@ -89,13 +89,27 @@ def no_batching_variant(model: Model) -> Path:
     return folder
 
 
-def build_images(docker_client: docker.DockerClient, models: list[Model]) -> None:
+def build_images(docker_client: docker.DockerClient, models: list[Model]) -> dict[str, str]:
+    """Builds the models' images (and batching-off variants); returns image IDs by image name. The bench runs the IDs,
+    so another build retagging `name:version` on a shared machine cannot swap the image under a running bench."""
     folders = [str(model.folder) for model in models]
     folders += [str(no_batching_variant(model)) for model in models if model.peer_output]
     outcomes = build_all(docker_client, folders, "cpu")
-    failed = [outcome.plan.spec.name for outcome in outcomes if outcome.error]
+    failed = [outcome.plan.spec.name for outcome in outcomes if outcome.error or outcome.build is None]
     if failed:
         raise RuntimeError(f"bench images failed to build or test: {failed}")
+    return {outcome.plan.spec.name: outcome.build.image_id for outcome in outcomes if outcome.build}
+
+
+def built_image(docker_client: docker.DockerClient, model: Model) -> dict[str, str]:
+    """`make bench IMAGE=...`: the ID the image's tag names now."""
+    tag = f"{model.image_name}:{model.tag}"
+    try:
+        return {model.image_name: docker_client.images.get(tag).id}
+    except docker.errors.ImageNotFound:
+        raise SystemExit(
+            f"bench: image {tag} is not built; build it first: python build.py build {model.image}"
+        ) from None
 
 
 @dataclass

@@ -24,6 +24,8 @@ def test_bench_smoke_run_measures_every_path(tmp_path: Path) -> None:
     for path, result in measured.items():
         assert result["requests"] > 0 and result["errors"] == 0, (path, result)
     assert measured["score"]["front_end_cpu_us"] > 0
+    profiled = {row["component"] for row in measured["score"]["profile"]}
+    assert "HTTP server (gevent.pywsgi)" in profiled, measured["score"]["profile"]  # py-spy saw the worker
     assert measured["score"]["batching_factor"] is not None
     assert measured["score-nobatch"]["batching_factor"] == 1.0  # config parameter dynamic_batching=off holds
     assert report["machine"]["cores"] >= 1
