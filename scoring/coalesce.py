@@ -30,6 +30,7 @@ class Batch:
     model: str
     names: list[tuple[str, str]]
     outputs: list[Output]
+    key: tuple
     calls: list[list[np.ndarray]] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
     total_rows: int = 0
@@ -40,8 +41,10 @@ class Batch:
 
 @dataclass
 class Kind:
+    """One model's requests in flight from this worker, and its pending batches by input layout and outputs."""
+
     in_flight: int = 0
-    pending: Batch | None = None
+    pending: dict[tuple, Batch] = field(default_factory=dict)
 
 
 class Coalescer:
@@ -57,21 +60,20 @@ class Coalescer:
         rows = batch_rows(inputs)
         if rows is None or rows > max_rows:
             return self.send(model, inputs, outputs)
-        key = (
-            model,
-            tuple((name, datatype, array.dtype.str, array.shape[1:]) for name, datatype, array in inputs),
-            tuple((name, tuple(sorted(parameters.items()))) for name, parameters in outputs) if outputs else (),
-        )
-        kind = self.kinds.get(key)
+        kind = self.kinds.get(model)
         if kind is None:
-            kind = self.kinds[key] = Kind()
-        if kind.in_flight < self.straight and kind.pending is None:
+            kind = self.kinds[model] = Kind()
+        if kind.in_flight < self.straight and not kind.pending:
             return self.straight_through(kind, model, inputs, outputs)
-        batch = kind.pending
+        key = (
+            tuple((name, datatype, array.dtype.str, array.shape[1:]) for name, datatype, array in inputs),
+            tuple((name, tuple(sorted(parameters.items()))) for name, parameters in outputs),
+        )
+        batch = kind.pending.get(key)
         if batch is None or batch.total_rows + rows > max_rows:
             if batch is not None:
                 self.start(kind, batch)  # full: send it now, the new call starts the next one
-            batch = kind.pending = Batch(model, [(name, datatype) for name, datatype, _ in inputs], outputs)
+            batch = kind.pending[key] = Batch(model, [(name, datatype) for name, datatype, _ in inputs], outputs, key)
             gevent.spawn_later(self.window_s, self.start, kind, batch)
         index = len(batch.calls)
         batch.calls.append([array for _, _, array in inputs])
@@ -96,16 +98,16 @@ class Coalescer:
 
     def returned(self, kind: Kind) -> None:
         kind.in_flight -= 1
-        if kind.pending is not None:
-            self.start(kind, kind.pending)
+        for batch in list(kind.pending.values()):
+            self.start(kind, batch)
 
     def start(self, kind: Kind, batch: Batch) -> None:
         """Sends the batch in its own greenlet (once; the window timer and a returning request may both ask)."""
         if batch.sent:
             return
         batch.sent = True
-        if kind.pending is batch:
-            kind.pending = None
+        if kind.pending.get(batch.key) is batch:
+            del kind.pending[batch.key]
         kind.in_flight += 1
         gevent.spawn(self.flush, kind, batch)
 

@@ -173,9 +173,8 @@ class TritonClient:
 
     def max_rows(self, model_name: str) -> int:
         """max_batch_size of the model's configuration (0: the model does not batch, so calls are never joined)."""
-        self._cached_json("config", model_name)  # refreshes the caches when Triton may have restarted
         rows = self._max_rows.get(model_name)
-        if rows is None:
+        if rows is None or self._wire.broken != self._broken_seen:
             rows = self._max_rows[model_name] = int(self.model_config(model_name).get("max_batch_size", 0))
         return rows
 
