@@ -155,6 +155,9 @@ def plot(results: list[dict], path: Path) -> None:
 
 def write_report(results: list[dict], arguments: argparse.Namespace) -> list[Path]:
     facts = machine()
+    checked = goals(results)
+    if getattr(arguments, "image", ""):  # one user image: only the goals its paths measure
+        checked = [goal for goal in checked if goal[2] != "not measured"]
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
     image = getattr(arguments, "image", "")
     suffix = "-smoke" if arguments.smoke else (f"-{Path(image).name}" if image else "")
@@ -175,7 +178,7 @@ def write_report(results: list[dict], arguments: argparse.Namespace) -> list[Pat
                 "settings": settings,
                 "results": results,
                 "ratios": ratios(results),
-                "goals": goals(results),
+                "goals": checked,
             },
             indent=2,
         )
@@ -217,7 +220,7 @@ def write_report(results: list[dict], arguments: argparse.Namespace) -> list[Pat
         "## Goals",
         "",
         *table(
-            [{"goal": name, "value": value, "result": result} for name, value, result in goals(results)],
+            [{"goal": name, "value": value, "result": result} for name, value, result in checked],
             ["goal", "value", "result"],
         ),
         "",
