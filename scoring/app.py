@@ -12,6 +12,7 @@ import http.client
 import inspect
 import json
 import logging
+import os
 import time
 import traceback
 import uuid
@@ -19,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any, Callable
 from urllib.parse import parse_qsl
 
-from scoring import metrics
+from scoring import drain, logs, metrics, triton_metrics
 from scoring.aml_request import AMLRequest, Headers
 from scoring.deadline import RunDeadline
 from scoring.entry_script import RAW, SCHEMA, TEXT, EntryScript, load
@@ -74,6 +75,7 @@ class ScoringApp:
         threaded = settings.worker_class == "gthread"  # run() off the main thread: the alarm cannot reach it
         self.deadline = RunDeadline(settings.scoring_timeout_ms, gevent_patched(), threaded)
         self.swagger_document = swagger_bytes(settings, script)
+        self.drain_flag = os.environ.get(drain.ENV)
         self.routes: dict[str, dict[str, Callable[[dict[str, Any], str], Reply]]] = {
             "/": {"GET": self.liveness},
             "/ready": {"GET": self.ready},
@@ -95,6 +97,7 @@ class ScoringApp:
             reply = message(405, text, [("Allow", allowed)], run_failed=False)
         else:
             request_id, echoes, refused = correlation(environ)
+            logs.REQUEST_ID.set(request_id or None)  # per greenlet/thread: JSON log lines carry it
             if self.settings.server_version:
                 echoes.append(("x-ms-server-version", self.settings.server_version))
             if refused is not None:
@@ -109,6 +112,7 @@ class ScoringApp:
         headers.append(("Content-Length", str(len(body))))
         start_response(f"{status} {http.client.responses.get(status, '')}", headers)
         metrics.observe(path if handlers else "other", method, status, time.perf_counter() - started)
+        logs.REQUEST_ID.set(None)  # this greenlet or thread may serve another request next
         return [body] if method != "HEAD" else [b""]  # gevent's pywsgi would send a HEAD answer's body
 
     def authorized(self, environ: dict[str, Any]) -> bool:
@@ -123,6 +127,8 @@ class ScoringApp:
         return message(405, "Method not allowed", run_failed=False)
 
     def ready(self, environ: dict[str, Any], request_id: str) -> Reply:
+        if drain.draining(self.drain_flag):
+            return message(503, "the container is stopping: finishing in-flight requests")
         ready, reason = self.readiness.check()
         return json_reply(200, {"status": "ready"}) if ready else message(503, reason)
 
@@ -131,7 +137,7 @@ class ScoringApp:
 
     def metrics(self, environ: dict[str, Any], request_id: str) -> Reply:
         body, content_type = metrics.exposition()
-        return 200, [("Content-Type", content_type)], body
+        return 200, [("Content-Type", content_type)], body + triton_metrics.scrape(self.settings)
 
     def score(self, environ: dict[str, Any], request_id: str) -> Reply:
         try:
@@ -283,11 +289,7 @@ def service_schemas(script: EntryScript) -> tuple[Any, Any]:
 def create_app(settings: Settings | None = None) -> ScoringApp:
     """Gunicorn's app factory (`scoring.app:create_app()`): loads the entry script and runs init() in this worker."""
     settings = settings or Settings.from_env()
-    if not log.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
+    logs.configure(settings.log_format)
     script = load(settings.entry_script)
     if script.init is not None:
         log.info("running init() of %s", settings.entry_script)

@@ -40,6 +40,13 @@ proc_name = "scoring"
 control_socket_disable = True  # gunicorn >= 27 would open a control socket in $HOME
 
 
+def on_starting(server: object) -> None:
+    if _settings.log_format == "json":
+        from scoring.logs import use_json_for
+
+        use_json_for(server.log.error_log)  # type: ignore[attr-defined]
+
+
 def child_exit(server: object, worker: object) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess

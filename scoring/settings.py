@@ -86,6 +86,13 @@ class Settings:
     max_header_bytes: int = 32 * 1024
     max_header_count: int = 100
     worker_memory_limit_mb: int = 0
+    # Triton's Prometheus port (loopback with TRITON_LOCALHOST_ONLY); the scoring /metrics re-exports its metrics.
+    triton_metrics_port: int = 8002
+    # "text" or "json" (JSON lines with the request id on every line logged while a request is handled).
+    log_format: str = "text"
+    # Seconds between SIGTERM (readiness turns 503 at once) and the start of Gunicorn's drain, so load balancers
+    # stop sending new requests before the port closes.
+    drain_delay_s: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -127,6 +134,9 @@ class Settings:
             server_version=server_version(env),
             unix_socket=env.get("SCORING_UNIX_SOCKET", ""),
             **_client_limits(env),
+            triton_metrics_port=_integer(env, "TRITON_METRICS_PORT", 8002, minimum=1),
+            log_format=_choice(env, "LOG_FORMAT", "text", ("text", "json")),
+            drain_delay_s=_integer(env, "DRAIN_DELAY", 0),
         )
 
 

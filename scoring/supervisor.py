@@ -18,8 +18,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
+from scoring import drain
+from scoring.logs import json_line, relay_as_json
 from scoring.settings import Settings, SettingsError
 
 TRITON_FAILED = 1
@@ -29,7 +32,8 @@ TRITON_STOP_GRACE_S = 15.0
 
 
 def say(text: str) -> None:
-    print(f"supervisor: {text}", file=sys.stderr, flush=True)
+    line = json_line("supervisor", text) if os.environ.get("LOG_FORMAT") == "json" else f"supervisor: {text}"
+    print(line, file=sys.stderr, flush=True)
 
 
 def triton_command(settings: Settings) -> list[str]:
@@ -38,6 +42,7 @@ def triton_command(settings: Settings) -> list[str]:
         f"--model-repository={settings.triton_model_repository.resolve()}",
         *settings.triton_auto_complete_args,
         f"--http-port={settings.triton_http_port}",
+        f"--metrics-port={settings.triton_metrics_port}",
         *(LOCALHOST_ARGS if settings.triton_localhost_only else ()),
         *settings.triton_args,
     ]
@@ -166,6 +171,10 @@ class Supervisor:
         self.listener: socket.socket | None = None
         self.unix_listener: socket.socket | None = None
         self.loading: LoadingAnswers | None = None
+        self.drain_flag = drain.new_flag_path()
+        # When Gunicorn gets its SIGTERM: DRAIN_DELAY after ours, while /ready already answers 503.
+        self.forward_at: float | None = None
+        self.relays: list[threading.Thread] = []
 
     # Signals: forward to the front child first so in-flight requests drain before Triton goes away.
     def on_signal(self, number: int, _frame: object) -> None:
@@ -173,9 +182,21 @@ class Supervisor:
             return
         self.stopping = True
         say(f"received {signal.Signals(number).name}; draining")
+        drain.raise_flag(self.drain_flag)
+        if self.gunicorn is not None and self.settings.drain_delay_s > 0:
+            self.forward_at = time.monotonic() + self.settings.drain_delay_s
+            return
         target = self.gunicorn if self.gunicorn is not None else self.triton
         if target is not None and self.alive(target):
             os.kill(target.pid, signal.SIGTERM)
+
+    def forward_when_due(self) -> None:
+        assert self.gunicorn is not None
+        if self.forward_at is not None and time.monotonic() >= self.forward_at:
+            self.forward_at = None
+            say(f"DRAIN_DELAY={self.settings.drain_delay_s} s passed; stopping gunicorn")
+            if self.alive(self.gunicorn):
+                os.kill(self.gunicorn.pid, signal.SIGTERM)
 
     # Children are reaped here with waitpid(-1) (never Popen.poll), so signals go through os.kill.
     def alive(self, child: subprocess.Popen) -> bool:
@@ -213,7 +234,13 @@ class Supervisor:
 
     def start(self, name: str, command: list[str], env: dict, pass_fds: tuple = ()) -> subprocess.Popen:
         # Own session: a terminal's Ctrl-C reaches the supervisor only, which then stops children in order.
-        child = subprocess.Popen(command, env=env, start_new_session=True, pass_fds=pass_fds)
+        # LOG_FORMAT=json: the children's output comes through here, so every line of the container log is JSON.
+        piped = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT} if self.settings.log_format == "json" else {}
+        child = subprocess.Popen(command, env=env, start_new_session=True, pass_fds=pass_fds, **piped)
+        if child.stdout is not None:
+            relay = threading.Thread(target=relay_as_json, args=(child.stdout, name, child.pid), daemon=True)
+            relay.start()
+            self.relays.append(relay)
         say(f"started {name} (pid {child.pid}): {' '.join(command)}")
         return child
 
@@ -256,6 +283,7 @@ class Supervisor:
             TRITON_MODEL_REPOSITORY=str(self.settings.triton_model_repository.resolve()),
             TRITON_URL=self.settings.triton_url,
         )
+        env[drain.ENV] = self.drain_flag
         self.triton = self.start("tritonserver", triton_command(self.settings), env)
         ready = self.wait_for_triton()
         self.loading.close()
@@ -281,6 +309,7 @@ class Supervisor:
         assert self.triton is not None and self.gunicorn is not None
         while True:
             time.sleep(0.05)
+            self.forward_when_due()
             if not self.alive(self.triton):
                 code = self.exit_codes[self.triton.pid]
                 say(f"tritonserver exited with {code}; stopping gunicorn")
@@ -301,7 +330,10 @@ def main() -> int:
     except SettingsError as error:
         say(f"bad setting: {error}")
         return 2
-    code = Supervisor(settings).run()
+    supervisor = Supervisor(settings)
+    code = supervisor.run()
+    for relay in supervisor.relays:  # the children's last lines
+        relay.join(timeout=2.0)
     say(f"exiting with {code}")
     return code
 
