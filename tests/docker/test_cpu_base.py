@@ -68,6 +68,18 @@ def test_base_labels_record_triton_and_wheels(cpu_base: BuildResult, docker_clie
     assert labels["io.triton-kit.triton-wheel"].startswith("nvidia_pytriton-0.7.0-")
 
 
+def test_base_stays_under_430_mb_without_what_serving_never_loads(cpu_base: BuildResult, docker_client) -> None:
+    assert docker_client.images.get(CPU.image).attrs["Size"] <= 430_000_000
+    listing = docker_client.containers.run(
+        CPU.image,
+        ["sh", "-c", "ls /opt/tritonserver/lib /usr/local/lib/python3.11/dist-packages/onnxruntime/capi"],
+        remove=True,
+        network_mode="none",
+    ).decode()
+    assert "libtritonserver" in listing and "onnxruntime_pybind11_state" in listing
+    assert "libpython3" not in listing and "libonnxruntime.so" not in listing
+
+
 def test_rebuild_with_nothing_changed_reuses_every_layer(cpu_base: BuildResult, docker_client) -> None:
     again = build_cpu_base(docker_client)
     buildable = [step.number for step in again.steps if not step.instruction.upper().startswith("FROM ")]

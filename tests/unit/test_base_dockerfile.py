@@ -38,7 +38,7 @@ def test_render_is_byte_stable_and_pins_only_requested_wheels() -> None:
     rootfs = ROOTFS_VARIANTS["debootstrap"]
     first = render_dockerfile(rootfs, TRITON_WHEEL, WHEELS)
     assert first == render_dockerfile(rootfs, TRITON_WHEEL, WHEELS)
-    assert "--target /site-packages numpy==1.26.4 onnxruntime==1.32.0\n" in first
+    assert "--target /site-packages numpy==1.26.4 onnxruntime==1.32.0 \\\n" in first
     assert 'io.triton-kit.wheels="numpy==1.26.4,onnxruntime==1.32.0,protobuf==6.33.0"' in first
     assert "apt-get" not in first
 
