@@ -28,6 +28,13 @@ READY_TIMEOUT_S = 300
 # Triton binds 127.0.0.1 by default (TRITON_LOCALHOST_ONLY).
 TRITON_TEST_ARGS = " ".join(SHARED_NETWORK_TRITON_ARGS)
 TRITON_INSIDE = "http://127.0.0.1:8000/v2/health/ready"
+# Triton's own metrics that the scoring app's /metrics must re-export once a sample has been scored (Triton's
+# metrics port stays inside the container).
+TRITON_METRICS = (
+    "nv_inference_request_success",
+    "nv_inference_queue_duration_us",
+    "nv_inference_compute_infer_duration_us",
+)
 TRITON_PROBE = (
     "import sys, urllib.request; "
     f"sys.exit(0 if urllib.request.urlopen({TRITON_INSIDE!r}, timeout=5).status == 200 else 1)"
@@ -164,6 +171,18 @@ def check_sample(target: Target, folder: Path, sample: Sample) -> list[str]:
     return [f"sample {sample.name}: {item}" for item in problems]
 
 
+def missing_triton_metrics(target: Target) -> list[str]:
+    try:
+        status, _, body = request(target, "GET", "/metrics")
+    except OSError as error:
+        return [f"GET /metrics failed: {error}"]
+    exposition = body.decode(errors="replace")
+    missing = [name for name in TRITON_METRICS if f"\n{name}{{" not in exposition]
+    if status != 200 or missing:
+        return [f"GET /metrics (HTTP {status}) lacks Triton's {', '.join(missing) or 'metrics'}"]
+    return []
+
+
 def smoke_test(docker_client: docker.DockerClient, image: str, spec: ImageSpec, folder: Path) -> SmokeReport:
     report = SmokeReport(samples_total=len(spec.samples))
     with isolated_run(f"triton-kit-smoke-{spec.name}") as isolated:
@@ -182,6 +201,7 @@ def smoke_test(docker_client: docker.DockerClient, image: str, spec: ImageSpec, 
                 problems = check_sample(target, folder, sample)
                 report.failures += problems
                 report.samples_passed += not problems
+            report.failures += missing_triton_metrics(target)
             if report.failures:
                 report.failures.append(log_report(container, f"container {container.name}"))
     return report
