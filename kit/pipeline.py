@@ -14,9 +14,10 @@ from kit import PROJECT_ROOT
 from kit.base.cpu_base import build_cpu_base
 from kit.context import standalone_python
 from kit.context.debs import check_profile, system_debs
-from kit.context.render import ImageInputs, git_revision, git_source, render_context, short_revision
+from kit.context.render import BUILD_DIR, ImageInputs, git_revision, git_source, render_context, short_revision
 from kit.context.runtime_wheels import image_wheels, scoring_wheels
 from kit.context.templates import check_template_override
+from kit.deploy.sbom import ImageIdentity, write_sbom
 from kit.docker.build import BuildResult, build_image
 from kit.docker.client import DockerImages
 from kit.errors import ExitCode, KitError
@@ -182,6 +183,11 @@ def build_and_test(docker_client: docker.DockerClient, plan: ImagePlan, built_ba
         return outcome.fail(str(error), ExitCode.SMOKE_TEST)
     if not outcome.report.passed:
         return outcome.fail("\n".join(outcome.report.failures), ExitCode.SMOKE_TEST)
+    identity = ImageIdentity(spec.name, spec.version, result.image_id, plan.profile.scoring_python_path)
+    try:  # beside the manifests (build/<name>/deploy/), before the image counts as tested
+        write_sbom(docker_client, identity, BUILD_DIR / spec.name / "deploy")
+    except KitError as error:
+        return outcome.fail(str(error), ExitCode.BUILD)
     docker_client.images.get(result.image_id).tag(spec.name, spec.version)
     outcome.tags = [inputs.tag, candidate]
     TestedRecord(result.image_id, outcome.tags, inputs.revision).write(spec.name)

@@ -9,9 +9,13 @@ from pathlib import Path
 import docker
 import pytest
 import yaml
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
 from docker.errors import ImageNotFound
 
 from kit import PROJECT_ROOT
+from kit.context.render import BUILD_DIR
+from kit.deploy.sbom import SBOM_FILE
 from kit.pipeline import ImageOutcome, build_all
 from kit.release.record import record_path
 from kit.spec.image import load_spec
@@ -32,6 +36,21 @@ def test_every_example_is_built_and_tested(built_examples: dict[str, ImageOutcom
         assert image.labels["io.triton-kit.base-profile"] == "cpu"
         assert image.labels["org.opencontainers.image.base.digest"].startswith("sha256:")
         assert json.loads(record_path(name).read_text())["image_id"] == image.id
+
+
+def test_each_tested_image_has_a_cyclonedx_sbom_of_its_packages(built_examples: dict[str, ImageOutcome]) -> None:
+    for name, outcome in built_examples.items():
+        path = BUILD_DIR / name / "deploy" / SBOM_FILE
+        text = path.read_text()
+        assert JsonStrictValidator(SchemaVersion.V1_5).validate_str(text) is None, name
+        document = json.loads(text)
+        assert document["metadata"]["component"]["bom-ref"] == outcome.build.image_id
+        purls = {component.get("purl", "").split("@")[0] for component in document["components"]}
+        # Debian's interpreter and C library, the base's backend wheels and the scoring runtime's own.
+        expected = {"pkg:deb/debian/libc6", "pkg:deb/debian/python3.11", "pkg:pypi/numpy", "pkg:pypi/onnxruntime"}
+        assert expected | {"pkg:pypi/gunicorn", "pkg:pypi/gevent"} <= purls, (name, sorted(purls))
+        names = [component["name"] for component in document["components"]]
+        assert "tritonserver" in names
 
 
 def test_compose_started_container_serves_health_and_score(
