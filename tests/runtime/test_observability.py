@@ -8,7 +8,7 @@ import signal
 import threading
 import time
 
-from kit.containers import free_port
+from kit.docker.containers import free_port
 from tests.runtime.conftest import Service, StartService
 
 METRICS_ON = "--allow-grpc=false --allow-gpu-metrics=false"
