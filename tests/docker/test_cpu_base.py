@@ -183,3 +183,32 @@ def test_triton_container_uses_loopback(served_repository: tuple[TritonContainer
     attrs = triton.container.attrs
     assert attrs["HostConfig"]["NetworkMode"] == "host"
     assert "Started HTTPService at 127.0.0.1" in triton.logs()
+
+
+def mapped_files(triton: TritonContainer) -> set[str]:
+    """Every file that tritonserver and its python stubs have mapped (the dynamic loader's view)."""
+    script = (  # the base has no procps: walk /proc; only processes started as Triton's binaries
+        "for pid in /proc/[0-9]*; do case \"$(tr '\\0' ' ' < $pid/cmdline 2>/dev/null)\" in "
+        "tritonserver\\ *|/opt/tritonserver/*) awk '$6 ~ /^\\// {print $6}' $pid/maps;; esac; done | sort -u"
+    )
+    code, output = triton.container.exec_run(["sh", "-c", script])
+    assert code == 0, output
+    return set(output.decode().split())
+
+
+def test_every_library_kept_in_the_base_is_loaded_when_serving(served_repository) -> None:
+    """The slim base keeps only what serving loads: each library of Triton's lib/ is mapped once both backends ran
+    (a new, unused library in a future wheel fails here and can be dropped)."""
+    triton, _ = served_repository
+    client = triton_http.InferenceServerClient(triton.url)
+    infer_mlp(client, np.zeros((1, 8), dtype=np.float32))
+    tensor = triton_http.InferInput("VALUES", [1, 4], "FP32")
+    tensor.set_data_from_numpy(np.ones((1, 4), dtype=np.float32))
+    client.infer("doubler", [tensor])
+    mapped = mapped_files(triton)
+    code, listing = triton.container.exec_run(["sh", "-c", "ls -d /opt/tritonserver/lib/*"])
+    assert code == 0, listing
+    kept = set(listing.decode().split())
+    assert kept and kept <= mapped, sorted(kept - mapped)
+    assert any("onnxruntime_pybind11_state" in path for path in mapped)
+    assert "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0" in mapped
