@@ -25,6 +25,7 @@ from scoring.aml_request import AMLRequest, Headers
 from scoring.deadline import RunDeadline
 from scoring.entry_script import RAW, SCHEMA, TEXT, EntryScript, load
 from scoring.errors import INTERNAL_ERROR, InputError, classify, read_body
+from scoring.readiness import TritonReadiness
 from scoring.responses import HTML, Response, encode_json
 from scoring.settings import Settings
 from scoring.swagger import default_document
@@ -46,25 +47,6 @@ def message(
     """Azure ML's error body; its error answers carry x-ms-run-function-failed (True only when run() failed)."""
     flag = [] if run_failed is None else [run_flag(run_failed)]
     return status, [("Content-Type", JSON), *flag, *(headers or [])], json.dumps({"message": text}).encode()
-
-
-class TritonReadiness:
-    """Asks Triton's /v2/health/ready on every call: orchestrators poll seldom, and a stale answer would lie."""
-
-    def __init__(self, url: str, timeout_s: float = 2.0) -> None:
-        host, _, port = url.rpartition(":")
-        self.host, self.port, self.timeout_s = host or "localhost", int(port), timeout_s
-
-    def check(self) -> tuple[bool, str]:
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout_s)
-        try:
-            connection.request("GET", "/v2/health/ready")
-            status = connection.getresponse().status
-        except OSError as error:
-            return False, f"Triton at {self.host}:{self.port} is not reachable ({error.__class__.__name__})"
-        finally:
-            connection.close()
-        return (True, "ready") if status == 200 else (False, f"Triton is not ready (HTTP {status})")
 
 
 class ScoringApp:

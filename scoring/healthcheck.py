@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import http.client
-import os
 import sys
+
+from scoring.settings import Settings
 
 
 def main() -> int:
-    host = os.environ.get("SERVER_HOST", "127.0.0.1")
-    host = "127.0.0.1" if host in ("0.0.0.0", "") else host
-    connection = http.client.HTTPConnection(host, int(os.environ.get("SERVER_PORT", "5001")), timeout=4)
+    settings = Settings.from_env()
+    host = "127.0.0.1" if settings.server_host in ("0.0.0.0", "", "::") else settings.server_host
+    connection = http.client.HTTPConnection(host, settings.server_port, timeout=4)
     try:
         connection.request("GET", "/ready")
         return 0 if connection.getresponse().status == 200 else 1

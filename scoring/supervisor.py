@@ -23,6 +23,7 @@ import time
 
 from scoring import drain
 from scoring.logs import json_line, relay_as_json
+from scoring.readiness import TritonReadiness
 from scoring.settings import Settings, SettingsError
 
 TRITON_FAILED = 1
@@ -151,14 +152,7 @@ class LoadingAnswers:
 
 
 def triton_ready(port: int) -> bool:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1.0)
-    try:
-        connection.request("GET", "/v2/health/ready")
-        return connection.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        connection.close()
+    return TritonReadiness(f"127.0.0.1:{port}", timeout_s=1.0).check()[0]
 
 
 class Supervisor:
