@@ -32,6 +32,23 @@ class BaseContext:
     backend_wheels: list[Path]
 
 
+def triton_wheel_layout(python_version: str) -> tuple[tuple[str, str], ...]:
+    """Where the nvidia-pytriton wheel's Triton goes so it looks like NGC's /opt/tritonserver: (path in the wheel,
+    path under the Triton root), in order. The base template and the runtime tests' host tritonserver both use it."""
+    server = "pytriton/tritonserver"
+    return (
+        (f"{server}/bin", "bin"),
+        (f"{server}/backends", "backends"),
+        (f"{server}/caches", "caches"),
+        ("nvidia_pytriton.libs", "lib"),
+        (f"{server}/python_backend_stubs/{python_version}/triton_python_backend_stub", TRITON_EXECUTABLES[1]),
+    )
+
+
+# Paths under the Triton root that must be executable (zip archives do not keep the mode).
+TRITON_EXECUTABLES = ("bin/tritonserver", "backends/python/triton_python_backend_stub")
+
+
 def render_dockerfile(rootfs: Rootfs, triton_wheel: str, backend_wheels: list[Path]) -> str:
     requested = {requirement.split("==")[0] for requirement in BACKEND_WHEELS.requirements}
     versions = pinned_versions(backend_wheels)
@@ -45,6 +62,8 @@ def render_dockerfile(rootfs: Rootfs, triton_wheel: str, backend_wheels: list[Pa
         os_release=CPU.os_release,
         kit_version=__version__,
         triton_wheel=triton_wheel,
+        triton_layout=triton_wheel_layout(CPU.python_version),
+        triton_executables=TRITON_EXECUTABLES,
         backend_pins={name: version for name, version in versions.items() if name in requested},
         wheel_versions=versions,
     )

@@ -6,7 +6,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -61,20 +61,25 @@ def http_status(url: str, timeout_s: float = 2.0) -> int | None:
         return None
 
 
-def wait_for_http_ok(container: Container, url: str, timeout_s: float) -> float:
-    """Seconds until `url` answers 200; fails fast with the log tail if the container exits first."""
+def wait_until(container: Container, ready: Callable[[], bool], what: str, timeout_s: float) -> float:
+    """Seconds until `ready()` holds; fails fast with Triton's reasons and the log tail if the container exits."""
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
-        if http_status(url) == 200:
+        if ready():
             return time.monotonic() - started
         container.reload()
         if container.status in ("exited", "dead"):
             code = container.attrs["State"]["ExitCode"]
             raise ContainerExited(
-                log_report(container, f"container {container.name} exited ({code}) before {url} was ready")
+                log_report(container, f"container {container.name} exited ({code}) before {what} was ready")
             )
         time.sleep(0.25)
-    raise ReadinessTimeout(log_report(container, f"{url} not ready after {timeout_s:.0f} s in {container.name}"))
+    raise ReadinessTimeout(log_report(container, f"{what} not ready after {timeout_s:.0f} s in {container.name}"))
+
+
+def wait_for_http_ok(container: Container, url: str, timeout_s: float) -> float:
+    """Seconds until `url` answers 200 (see wait_until)."""
+    return wait_until(container, lambda: http_status(url) == 200, url, timeout_s)
 
 
 @contextmanager

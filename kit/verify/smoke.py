@@ -7,7 +7,6 @@ import hashlib
 import json
 import math
 import re
-import time
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 import docker
 from docker.models.containers import Container
 
-from kit.docker.containers import ContainerExited, ReadinessTimeout, log_report, running
+from kit.docker.containers import log_report, running, wait_until
 from kit.docker.isolated import isolated_run
 from kit.progress import console
 from kit.spec.bases import SHARED_NETWORK_TRITON_ARGS
@@ -52,19 +51,8 @@ def loopback_environment(port: int, triton_port: int) -> dict[str, str]:
 
 
 def wait_until_ready(container: Container, target: Target, timeout_s: float, path: str = "/ready") -> float:
-    """Seconds until `path` answers 200; fails fast with the log tail if the container exits first."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout_s:
-        if status_of(target, path) == 200:
-            return time.monotonic() - started
-        container.reload()
-        if container.status in ("exited", "dead"):
-            code = container.attrs["State"]["ExitCode"]
-            raise ContainerExited(
-                log_report(container, f"container {container.name} exited ({code}) before {path} was ready")
-            )
-        time.sleep(0.25)
-    raise ReadinessTimeout(log_report(container, f"{path} not ready after {timeout_s:.0f} s in {container.name}"))
+    """Seconds until `path` answers 200 through `target` (see kit.docker.containers.wait_until)."""
+    return wait_until(container, lambda: status_of(target, path) == 200, path, timeout_s)
 
 
 def triton_ready_inside(container: Container) -> bool:

@@ -9,7 +9,14 @@ import zipfile
 from pathlib import Path
 
 from kit import PROJECT_ROOT
-from kit.base.cpu_base import BACKEND_SOURCE, BACKEND_WHEELS, TRITON_WHEEL, WHEELHOUSE
+from kit.base.cpu_base import (
+    BACKEND_SOURCE,
+    BACKEND_WHEELS,
+    TRITON_EXECUTABLES,
+    TRITON_WHEEL,
+    WHEELHOUSE,
+    triton_wheel_layout,
+)
 from kit.context.templates import render
 from kit.context.wheelhouse import fill
 from kit.errors import KitError
@@ -26,16 +33,12 @@ def unpack_triton(wheel: Path, root: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(staging / "wheel")
-    source = staging / "wheel" / "pytriton" / "tritonserver"
     target = staging / "opt"
     target.mkdir(parents=True)
-    for part in ("bin", "backends", "caches"):
-        shutil.move(str(source / part), str(target / part))
-    shutil.move(str(staging / "wheel" / "nvidia_pytriton.libs"), str(target / "lib"))
-    stub = source / "python_backend_stubs" / CPU.python_version / "triton_python_backend_stub"
-    shutil.move(str(stub), str(target / "backends" / "python"))
-    for executable in (target / "bin" / "tritonserver", target / "backends" / "python" / stub.name):
-        executable.chmod(0o755)
+    for source, destination in triton_wheel_layout(CPU.python_version):  # the same layout as the cpu base
+        shutil.move(str(staging / "wheel" / source), str(target / destination))
+    for executable in TRITON_EXECUTABLES:
+        (target / executable).chmod(0o755)
     shutil.rmtree(root, ignore_errors=True)
     shutil.move(str(target), str(root))
     shutil.rmtree(staging)
