@@ -6,6 +6,9 @@ import docker
 import pytest
 from docker.errors import DockerException
 
+# The image_folder fixture (a writable copy of an example image) for every tier.
+pytest_plugins = ["tests.support.image_folders"]
+
 
 @pytest.fixture(scope="session")
 def docker_client() -> docker.DockerClient:

@@ -3,31 +3,16 @@ GPU, and the `deploy:` section's errors (file, field, fix)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from kit.deploy.manifests import write_manifests
 from kit.release import record
 from kit.release.record import TestedRecord
 from kit.spec.image import SpecError, load_spec
-from tests.deploy.conftest import EXAMPLE_FOLDER, documents
-
-
-@pytest.fixture
-def image_folder(tmp_path: Path) -> Path:
-    folder = tmp_path / "example"
-    shutil.copytree(EXAMPLE_FOLDER, folder)
-    return folder
-
-
-def edit(folder: Path, **changes: object) -> None:
-    path = folder / "image.yaml"
-    data = yaml.safe_load(path.read_text())
-    data.update(changes)
-    path.write_text(yaml.safe_dump(data))
+from tests.deploy.conftest import documents
+from tests.support.image_folders import EXAMPLE, edit
 
 
 def deployment(folder: Path, tmp_path: Path, registry: str = "") -> dict:
@@ -48,7 +33,7 @@ def test_probe_budget_and_grace_follow_the_images_timeouts(image_folder: Path, t
 
 
 def test_defaults_cover_the_runtime_defaults(tmp_path: Path) -> None:
-    manifest = deployment(EXAMPLE_FOLDER, tmp_path)
+    manifest = deployment(EXAMPLE, tmp_path)
     startup = container_of(manifest)["startupProbe"]
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 300  # TRITON_READY_TIMEOUT default
     assert manifest["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > 8  # GRACEFUL_TIMEOUT default
@@ -70,10 +55,10 @@ def test_pushed_image_is_named_by_digest(tmp_path: Path, monkeypatch: pytest.Mon
     digest = "sha256:" + "ab" * 32
     monkeypatch.setattr(record, "RECORDS_DIR", tmp_path / "records")
     TestedRecord("x", [], "", {"127.0.0.1:5000/mlp-classifier:1.0.0": digest}).write("mlp-classifier")
-    pinned = container_of(deployment(EXAMPLE_FOLDER, tmp_path, "127.0.0.1:5000"))
+    pinned = container_of(deployment(EXAMPLE, tmp_path, "127.0.0.1:5000"))
     assert pinned["image"] == f"127.0.0.1:5000/mlp-classifier@{digest}"
-    assert container_of(deployment(EXAMPLE_FOLDER, tmp_path))["image"] == "mlp-classifier:1.0.0"  # no registry named
-    unpushed = container_of(deployment(EXAMPLE_FOLDER, tmp_path, "registry.example:443/team"))
+    assert container_of(deployment(EXAMPLE, tmp_path))["image"] == "mlp-classifier:1.0.0"  # no registry named
+    unpushed = container_of(deployment(EXAMPLE, tmp_path, "registry.example:443/team"))
     assert unpushed["image"] == "registry.example:443/team/mlp-classifier:1.0.0"
 
 

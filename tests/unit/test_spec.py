@@ -6,30 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from kit import PROJECT_ROOT
 from kit.spec.image import RESERVED_ENV, ExplicitBase, SpecError, load_spec
-
-EXAMPLE = PROJECT_ROOT / "images" / "mlp-classifier"
-
-
-@pytest.fixture
-def image_folder(tmp_path: Path) -> Path:
-    folder = tmp_path / "example"
-    shutil.copytree(EXAMPLE, folder)
-    return folder
-
-
-def edit(folder: Path, **changes: object) -> None:
-    path = folder / "image.yaml"
-    data = yaml.safe_load(path.read_text())
-    for key, value in changes.items():
-        if value is None:
-            data.pop(key, None)
-        else:
-            data[key] = value
-    path.write_text(yaml.safe_dump(data))
+from tests.support.image_folders import EXAMPLE, edit
 
 
 def error_for(folder: Path) -> str:

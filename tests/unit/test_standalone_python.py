@@ -15,7 +15,7 @@ from kit.errors import ExitCode, KitError
 from kit.pipeline import ImagePlan, check_build_inputs
 from kit.spec.bases import CPU, NGC_20_09
 from kit.spec.image import load_spec
-from tests.unit.test_spec import EXAMPLE
+from tests.support.image_folders import EXAMPLE
 
 
 @pytest.fixture
