@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scoring import triton_options
+
 
 class SettingsError(ValueError):
     pass
@@ -62,8 +64,8 @@ class Settings:
     triton_http_port: int
     triton_model_repository: Path
     triton_args: tuple[str, ...]
-    # Spelled per base by the image; the seed's flag by default.
-    triton_auto_complete_args: tuple[str, ...]
+    # The Triton release the base carries (TRITON_RELEASE, set by the image): picks its option table.
+    triton_release: str
     triton_ready_timeout_s: int
     triton_connections: int
     swagger_file: Path | None
@@ -122,9 +124,7 @@ class Settings:
             triton_http_port=triton_port,
             triton_model_repository=repository,
             triton_args=tuple(shlex.split(env.get("TRITON_ARGS", ""))),
-            triton_auto_complete_args=tuple(
-                shlex.split(env.get("TRITON_AUTO_COMPLETE_ARGS", "--strict-model-config=false"))
-            ),
+            triton_release=_choice(env, "TRITON_RELEASE", triton_options.newest(), tuple(triton_options.releases())),
             triton_ready_timeout_s=_integer(env, "TRITON_READY_TIMEOUT", 300, minimum=1),
             triton_connections=_integer(env, "TRITON_CONNECTIONS", 64, minimum=1),
             swagger_file=swagger if swagger.is_file() else None,

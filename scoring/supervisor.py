@@ -21,13 +21,13 @@ import tempfile
 import threading
 import time
 
-from scoring import drain
+from scoring import drain, triton_options
 from scoring.logs import json_line, relay_as_json
 from scoring.readiness import TritonReadiness
 from scoring.settings import Settings, SettingsError
+from scoring.triton_options import TritonOptions
 
 TRITON_FAILED = 1
-LOCALHOST_ARGS = ("--http-address=127.0.0.1", "--grpc-address=127.0.0.1", "--metrics-address=127.0.0.1")
 CHILD_STOP_GRACE_S = 3.0
 TRITON_STOP_GRACE_S = 15.0
 
@@ -37,16 +37,50 @@ def say(text: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def triton_command(settings: Settings) -> list[str]:
-    return [
-        os.environ.get("TRITONSERVER", "tritonserver"),
+def localhost_args(options: TritonOptions) -> tuple[str, ...]:
+    """Keep Triton's ports off the container's interfaces as far as its release allows: bind to loopback where it
+    has the address options (2022+), otherwise turn gRPC off (the scoring app speaks HTTP to Triton)."""
+    arguments = []
+    for listener in ("http", "grpc", "metrics"):
+        if options.has(f"{listener}-address"):
+            arguments.append(f"--{listener}-address=127.0.0.1")
+        elif listener == "grpc":
+            arguments.append("--allow-grpc=false")
+    return tuple(arguments)
+
+
+def exposure_note(settings: Settings, options: TritonOptions) -> str | None:
+    """One line for the log when Triton listens beyond loopback (an old release, or TRITON_LOCALHOST_ONLY=0)."""
+    if settings.triton_localhost_only and options.has("http-address"):
+        return None
+    reason = "TRITON_LOCALHOST_ONLY=0" if not settings.triton_localhost_only else f"Triton {options.release} cannot"
+    return (
+        f"{reason} bind to loopback: Triton's HTTP port {settings.triton_http_port} and metrics port"
+        f" {settings.triton_metrics_port} listen on every interface of the container"
+        f"{'; gRPC is off' if settings.triton_localhost_only else ''}. Publish only the scoring port"
+        f" {settings.server_port} (the generated NetworkPolicy admits only it)."
+    )
+
+
+def triton_command(settings: Settings, options: TritonOptions | None = None) -> list[str]:
+    """tritonserver's command, built from the option table of the release the base carries; an option that release
+    lacks (from TRITON_ARGS too) is refused here, since Triton would print its usage and exit."""
+    options = options or triton_options.load(settings.triton_release)
+    arguments = [
         f"--model-repository={settings.triton_model_repository.resolve()}",
-        *settings.triton_auto_complete_args,
+        *options.auto_complete_args(),
         f"--http-port={settings.triton_http_port}",
         f"--metrics-port={settings.triton_metrics_port}",
-        *(LOCALHOST_ARGS if settings.triton_localhost_only else ()),
+        *(localhost_args(options) if settings.triton_localhost_only else ()),
         *settings.triton_args,
     ]
+    unknown = options.unknown(arguments)
+    if unknown:
+        raise SettingsError(
+            f"Triton {options.release} has no option {', '.join(unknown)}; fix TRITON_ARGS (its options:"
+            f" scoring/triton_options/v{options.release}.json)"
+        )
+    return [os.environ.get("TRITONSERVER", "tritonserver"), *arguments]
 
 
 def gunicorn_command() -> list[str]:
@@ -261,6 +295,14 @@ class Supervisor:
         signal.signal(signal.SIGTERM, self.on_signal)
         signal.signal(signal.SIGINT, self.on_signal)
         try:
+            command = triton_command(self.settings)
+        except (SettingsError, triton_options.UnknownTritonRelease) as error:
+            say(f"bad setting: {error}")
+            return 2
+        note = exposure_note(self.settings, triton_options.load(self.settings.triton_release))
+        if note:
+            say(note)
+        try:
             self.listener = open_listener(self.settings.server_host, self.settings.server_port)
         except OSError as error:
             say(f"cannot listen on {self.settings.server_host}:{self.settings.server_port}: {error}")
@@ -278,7 +320,7 @@ class Supervisor:
             TRITON_URL=self.settings.triton_url,
         )
         env[drain.ENV] = self.drain_flag
-        self.triton = self.start("tritonserver", triton_command(self.settings), env)
+        self.triton = self.start("tritonserver", command, env)
         ready = self.wait_for_triton()
         self.loading.close()
         self.loading = None

@@ -11,6 +11,10 @@ from kit.errors import KitError
 CPU_NUMPY_PIN = "numpy==1.26.4"
 
 
+# How Triton's flags are spelled per release (the auto-complete flag, loopback binding) is not written here: the
+# supervisor reads the release's option table, scoring/triton_options/v<triton_version>.json.
+
+
 @dataclass(frozen=True)
 class BaseProfile:
     name: str
@@ -19,8 +23,8 @@ class BaseProfile:
     os_release: str
     python_version: str
     has_python_backend: bool
-    # Flags that make Triton fill in config.pbtxt from the model file; spelled per Triton version.
-    auto_complete_args: tuple[str, ...]
+    # The highest glibc symbol version the base's C library provides: wheels and ELF files must not need more.
+    glibc: str
     # Built by this kit (`make base`) rather than pulled from a registry.
     embedded: bool
     # pip --platform tags accepted by the base's C library, for the host-side wheelhouse.
@@ -43,8 +47,7 @@ NGC_20_09 = BaseProfile(
     os_release="Ubuntu 18.04",
     python_version="3.6",
     has_python_backend=False,
-    # Triton 2.3 defaults to strict configs.
-    auto_complete_args=("--strict-model-config=false",),
+    glibc="2.27",
     embedded=False,
     wheel_platforms=("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_27_x86_64"),
     scoring_python="standalone",
@@ -60,8 +63,7 @@ CPU = BaseProfile(
     os_release="Debian 12 (bookworm)",
     python_version="3.11",
     has_python_backend=True,
-    # Triton 2.51 auto-completes by default and only warns about the old flag; keep the seed's spelling for parity.
-    auto_complete_args=("--strict-model-config=false",),
+    glibc="2.36",
     embedded=True,
     wheel_platforms=(
         "manylinux2014_x86_64",
@@ -85,8 +87,7 @@ NGC_24_12 = BaseProfile(
     os_release="Ubuntu 24.04",
     python_version="3.12",
     has_python_backend=True,
-    # Auto-complete is Triton's default since 2.x (--disable-auto-complete-config turns it off): no flag needed.
-    auto_complete_args=(),
+    glibc="2.39",
     embedded=False,
     wheel_platforms=(
         "manylinux2014_x86_64",

@@ -27,7 +27,7 @@ RESERVED_ENV = {
     "AZUREML_ENTRY_SCRIPT": "use entry_script:",
     "AZUREML_MODEL_DIR": "declare registered model folders with models: instead",
     "TRITON_MODEL_REPOSITORY": "use model_repository: or models:",
-    "TRITON_AUTO_COMPLETE_ARGS": "it comes from the base profile; add Triton flags with TRITON_ARGS",
+    "TRITON_RELEASE": "it names the base's Triton release (its option table); add Triton flags with TRITON_ARGS",
     "PYTHONPATH": "add Python packages with requirements:",
     "PYTHONDONTWRITEBYTECODE": "the app files are read-only to the scoring user",
     "PYTHONUNBUFFERED": "logs must reach the container output unbuffered",

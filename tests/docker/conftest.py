@@ -15,6 +15,7 @@ from kit.base.cpu_base import build_cpu_base
 from kit.docker.build import BuildResult
 from kit.docker.containers import free_port, running
 from kit.spec.bases import CPU, SHARED_NETWORK_TRITON_ARGS
+from scoring import triton_options
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +52,7 @@ def start_triton(docker_client: docker.DockerClient, cpu_base: BuildResult) -> S
         command = [
             "tritonserver",
             "--model-repository=/models",
-            *CPU.auto_complete_args,
+            *triton_options.load(CPU.triton_version).auto_complete_args(),
             f"--http-port={port}",
             "--http-address=127.0.0.1",
             *SHARED_NETWORK_TRITON_ARGS,

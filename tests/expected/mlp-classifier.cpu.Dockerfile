@@ -18,7 +18,7 @@ ENV AML_APP_ROOT=/var/azureml-app \
     AZUREML_ENTRY_SCRIPT=score.py \
     AZUREML_MODEL_DIR=/var/azureml-models \
     TRITON_MODEL_REPOSITORY=/var/azureml-models/triton \
-    TRITON_AUTO_COMPLETE_ARGS="--strict-model-config=false" \
+    TRITON_RELEASE=2.51.0 \
     PYTHONPATH=/opt/scoring/image-lib:/opt/scoring/lib:/opt/scoring/runtime \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

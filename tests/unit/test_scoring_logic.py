@@ -9,6 +9,7 @@ import json
 import pytest
 from tritonclient.utils import InferenceServerException
 
+from scoring import triton_options
 from scoring.entry_script import COMPAT_DIR
 from scoring.errors import RequestTooLarge, ScoringTimeout, classify, read_body
 from scoring.responses import BadRequest
@@ -22,7 +23,7 @@ def test_defaults_follow_azure_ml() -> None:
     assert (SETTINGS.server_port, SETTINGS.worker_count, SETTINGS.worker_class) == (5001, 1, "gevent_pywsgi")
     assert SETTINGS.max_request_bytes == 100 * 2**20
     assert SETTINGS.triton_url == "127.0.0.1:8000"
-    assert SETTINGS.triton_auto_complete_args == ("--strict-model-config=false",)
+    assert SETTINGS.triton_release == triton_options.newest() == "2.53.0"
 
 
 @pytest.mark.parametrize(
