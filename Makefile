@@ -10,7 +10,7 @@ IMAGES ?=
 PYTEST_ARGS ?=
 
 .PHONY: help venv engine base build render push run manifests rehearse deploy-venv haproxy kubectl models bench bench-venv soak \
-	hostile test test-unit lint clean
+	hostile test test-unit lint clean lock triton-options
 
 help:
 	@echo "make build   validate, build and smoke-test every image in images/ (prepares engine and base)"
@@ -18,6 +18,7 @@ help:
 	@echo "make base    build the embedded cpu Triton base (BASE=auto|cpu|ngc-20.09)"
 	@echo "make engine  make sure a Docker engine answers (installs and starts one as root on Debian)"
 	@echo "make lint    ruff on the code"
+	@echo "make lock    re-resolve the scoring runtime's hashed lock for every base profile"
 	@echo "make render  write build/<name>/ (Dockerfile + context) for IMAGES=... or NAME=..."
 	@echo "make push    push tested images: REGISTRY=host[:port][/ns] [REGISTRY2=...]"
 	@echo "make run     run one image locally: IMAGE=name [PORT=5001]"
@@ -82,6 +83,15 @@ $(DEPLOY_VENV)/.installed: tests/deploy/requirements.txt
 	@touch $@
 
 deploy-venv: $(DEPLOY_VENV)/.installed
+
+# The scoring runtime's hashed lock per base profile (kit/context/locks/<profile>.txt), from locks/scoring.in.
+lock: venv
+	$(PY) -m kit.context.locks
+
+# Triton's option tables (scoring/triton_options/) from a clone of triton-inference-server/server with its tags.
+triton-options: venv
+	@test -n "$(TRITON_SOURCE)" || { echo "usage: make triton-options TRITON_SOURCE=<git clone of triton-inference-server/server>"; exit 2; }
+	$(PY) -m kit.base.triton_option_tables "$(TRITON_SOURCE)"
 
 lint: venv
 	$(VENV)/bin/ruff check .

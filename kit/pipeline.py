@@ -12,6 +12,7 @@ from rich.table import Table
 
 from kit import PROJECT_ROOT
 from kit.base.cpu_base import build_cpu_base
+from kit.base.identity import BaseIdentity, identify
 from kit.context import standalone_python
 from kit.context.debs import check_profile, system_debs
 from kit.context.render import BUILD_DIR, ImageInputs, git_revision, git_source, render_context, short_revision
@@ -26,6 +27,7 @@ from kit.release.record import TestedRecord, forget
 from kit.spec.bases import AUTO, PROFILES, BaseProfile, ResolvedBase, resolve_base
 from kit.spec.image import SPEC_FILE, ExplicitBase, ImageSpec, load_spec
 from kit.spec.repository import check_repository
+from kit.verify.glibc import check_glibc
 from kit.verify.smoke import SmokeReport, smoke_test
 
 IMAGES_DIR = PROJECT_ROOT / "images"
@@ -151,13 +153,26 @@ def ensure_base(docker_client: docker.DockerClient, plan: ImagePlan, built: set[
         raise KitError(f"{plan.spec.name}: base image {plan.base_image} is not available locally") from None
 
 
-def prepare_inputs(docker_client: docker.DockerClient, plan: ImagePlan, base_digest: str) -> ImageInputs:
+def identify_bases(docker_client: docker.DockerClient, plans: list[ImagePlan]) -> dict[str, BaseIdentity]:
+    """Each base once, by identity (building the embedded base when needed), printed before any image is built."""
+    identities: dict[str, BaseIdentity] = {}
+    built: set[str] = set()
+    for plan in plans:
+        if plan.base_image not in identities:
+            ensure_base(docker_client, plan, built)
+            identities[plan.base_image] = identify(docker_client, plan.base_image, plan.profile)
+            console.print(f"base: {identities[plan.base_image].describe()}")
+    return identities
+
+
+def prepare_inputs(docker_client: docker.DockerClient, plan: ImagePlan, base: BaseIdentity) -> ImageInputs:
     return ImageInputs(
         folder=plan.folder,
         spec=plan.spec,
         profile=plan.profile,
         base_image=plan.base_image,
-        base_digest=base_digest,
+        base_from=base.reference,
+        base_digest=base.image_id,
         source=git_source(),
         revision=git_revision(),
         scoring_wheels=tuple(scoring_wheels(plan.profile)),
@@ -166,17 +181,20 @@ def prepare_inputs(docker_client: docker.DockerClient, plan: ImagePlan, base_dig
     )
 
 
-def build_and_test(docker_client: docker.DockerClient, plan: ImagePlan, built_bases: set[str]) -> ImageOutcome:
+def build_and_test(docker_client: docker.DockerClient, plan: ImagePlan, base: BaseIdentity) -> ImageOutcome:
     outcome = ImageOutcome(plan)
     spec = plan.spec
-    base_digest = ensure_base(docker_client, plan, built_bases)
-    inputs = prepare_inputs(docker_client, plan, base_digest)
+    inputs = prepare_inputs(docker_client, plan, base)
     context = render_context(inputs)
     forget(spec.name)
     candidate = f"{spec.name}:{short_revision()}"
     result = build_image(docker_client, context, [candidate], label=spec.name)
     outcome.build, outcome.build_seconds = result, result.seconds
     outcome.size_mb = docker_client.images.get(result.image_id).attrs["Size"] / 1e6
+    try:
+        console.print(check_glibc(docker_client, result.image_id, plan.profile))
+    except KitError as error:
+        return outcome.fail(str(error), ExitCode.BUILD)
     try:
         outcome.report = smoke_test(docker_client, result.image_id, spec, plan.folder)
     except KitError as error:
@@ -190,7 +208,7 @@ def build_and_test(docker_client: docker.DockerClient, plan: ImagePlan, built_ba
         return outcome.fail(str(error), ExitCode.BUILD)
     docker_client.images.get(result.image_id).tag(spec.name, spec.version)
     outcome.tags = [inputs.tag, candidate]
-    TestedRecord(result.image_id, outcome.tags, inputs.revision).write(spec.name)
+    TestedRecord(result.image_id, outcome.tags, inputs.revision, base=base.reference).write(spec.name)
     return outcome
 
 
@@ -229,10 +247,14 @@ def summary(outcomes: list[ImageOutcome]) -> Table:
 def build_all(docker_client: docker.DockerClient, names: list[str], requested_base: str) -> list[ImageOutcome]:
     plans = plan_images(docker_client, names, requested_base)
     check_build_inputs(plans)
-    outcomes, built_bases = [], set[str]()
+    outcomes = []
+    try:
+        bases = identify_bases(docker_client, plans)
+    except KitError as error:
+        raise KitError(f"{error}\nnothing was built") from None
     for plan in plans:
         try:
-            outcome = build_and_test(docker_client, plan, built_bases)
+            outcome = build_and_test(docker_client, plan, bases[plan.base_image])
         except KitError as error:
             outcome = ImageOutcome(plan).fail(str(error), error.exit_code)
         if outcome.error:

@@ -10,6 +10,7 @@ from pathlib import Path
 from kit import PROJECT_ROOT, __version__
 from kit.context import standalone_python
 from kit.context.files import link_or_copy
+from kit.context.locks import hashed_requirements
 from kit.context.templates import render, render_image_dockerfile
 from kit.docker.isolated import SOCKET_DIR, SOCKET_NAME
 from kit.spec.bases import BaseProfile
@@ -38,6 +39,8 @@ class ImageInputs:
     image_wheels: tuple[Path, ...]
     # Debian packages for system_packages, from the host-side .deb cache (kit/context/debs.py).
     system_debs: tuple[Path, ...] = ()
+    # What FROM names: the resolved base by digest or image id (kit/base/identity.py); the profile's name when empty.
+    base_from: str = ""
 
     @property
     def tag(self) -> str:
@@ -89,6 +92,7 @@ def dockerfile_text(inputs: ImageInputs) -> str:
         version=spec.version,
         profile=inputs.profile,
         base_image=inputs.base_image,
+        base_from=inputs.base_from or inputs.base_image,
         base_digest=inputs.base_digest,
         entry_script=spec.entry_script,
         registered_models=bool(spec.models),
@@ -98,7 +102,7 @@ def dockerfile_text(inputs: ImageInputs) -> str:
         has_image_wheels=bool(inputs.image_wheels),
         system_debs=[deb.name for deb in inputs.system_debs],
         template_source=template_source(inputs),
-        standalone_python_archive=standalone_python.ARCHIVE,
+        standalone_python_archive=standalone_python.CONTEXT_NAME,
         source=inputs.source,
         revision=inputs.revision,
         kit_version=__version__,
@@ -141,12 +145,14 @@ def render_context(inputs: ImageInputs, directory: Path | None = None) -> Path:
     for group, wheels in (("scoring", inputs.scoring_wheels), ("image", inputs.image_wheels)):
         for wheel in wheels:
             link_or_copy(wheel, directory / "wheels" / group / wheel.name)
+        if wheels:  # the Dockerfile installs exactly these files, by hash
+            (directory / "wheels" / group / "requirements.lock").write_text(hashed_requirements(wheels))
     for deb in inputs.system_debs:
         link_or_copy(deb, directory / "debs" / deb.name)
     standalone = inputs.profile.scoring_python == "standalone"
     archive = standalone_python.cached_archive() if standalone else None
     if archive is not None:  # render and lint work without it; build checks for it first (ensure_standalone_python)
-        link_or_copy(archive, directory / "python" / standalone_python.ARCHIVE)
+        link_or_copy(archive, directory / "python" / standalone_python.CONTEXT_NAME)
     (directory / "Dockerfile").write_text(dockerfile_text(inputs))
     (directory / ".dockerignore").write_text(
         render("image/dockerignore.j2", standalone=standalone, debs=bool(inputs.system_debs))

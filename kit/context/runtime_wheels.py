@@ -9,51 +9,25 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from kit import PROJECT_ROOT
+from kit.context.locks import LockError, download_locked, pip_report, read_lock
 from kit.context.wheelhouse import WheelhouseError, WheelSet, fill, pinned_versions
 from kit.spec.bases import BaseProfile
 
-SCORING_REQUIREMENTS = (
-    "gunicorn==27.0.1",
-    "gevent==26.9.0",
-    "geventhttpclient==2.6.1",
-    "python-rapidjson==1.25",
-    "orjson==3.13.0",
-    "prometheus-client==0.26.0",
-    "ml-dtypes==0.5.4",  # tritonclient.utils imports it
-    "numpy==1.26.4",
-    # Azure ML's @input_schema/@output_schema (the real package): 1.1 MB of wheels, 6.3 MB installed, most of it the
-    # pytz and tzdata time zone tables that python-dateutil brings.
-    "inference-schema==1.8",
-    "python-dateutil==4.0.0",
-    "pytz==2026.6",
-    "wrapt==1.16.0",
-)
-# Without dependencies: its [http] extra would add aiohttp, which the gevent-based client never imports.
-TRITONCLIENT = "tritonclient==2.73.0"
 WHEELHOUSE = PROJECT_ROOT / ".cache" / "wheelhouse"
 
 
-def scoring_wheel_sets(profile: BaseProfile) -> list[WheelSet]:
-    version, platforms = profile.scoring_python_version, profile.wheel_platforms
-    return [
-        WheelSet(SCORING_REQUIREMENTS, version, platforms),
-        WheelSet((TRITONCLIENT,), version, platforms, with_dependencies=False),
-    ]
-
-
 def scoring_wheels(profile: BaseProfile) -> list[Path]:
-    """Wheels to install for the scoring app, less what the base already provides (resolved with the same pins)."""
-    provided = {pin.split("==")[0] for pin in profile.base_provides}
-    wheels: list[Path] = []
-    for index, wheel_set in enumerate(scoring_wheel_sets(profile)):
-        wheels += fill(WHEELHOUSE / f"scoring-{profile.name}-{index}", wheel_set)
-    return sorted(wheel for wheel in wheels if next(iter(pinned_versions([wheel]))) not in provided)
+    """The profile's locked scoring runtime (kit/context/locks/<profile>.txt), less what the base already provides,
+    downloaded with its hashes checked."""
+    provided = {canonicalize_name(pin.split("==")[0]) for pin in profile.base_provides}
+    wanted = [wheel for wheel in read_lock(profile) if wheel.name not in provided]
+    return download_locked(WHEELHOUSE / f"scoring-{profile.name}", profile, wanted)
 
 
 def kept_pins(profile: BaseProfile) -> tuple[str, ...]:
     """Pins an image's requirements must keep: what the base provides and every wheel the scoring runtime runs on,
     dependencies included (image-lib comes first on PYTHONPATH, so another version there would replace them)."""
-    runtime = {f"{name}=={version}" for name, version in pinned_versions(scoring_wheels(profile)).items()}
+    runtime = {f"{wheel.name}=={wheel.version}" for wheel in read_lock(profile)}
     return tuple(sorted({*profile.base_provides, *runtime}))
 
 
@@ -98,8 +72,32 @@ def image_wheels(requirements: list[str], profile: BaseProfile) -> list[Path]:
     )
     folder = WHEELHOUSE / f"image-{profile.name}-{hashlib.sha256(wheel_set.fingerprint().encode()).hexdigest()[:12]}"
     kept = kept_versions(profile)
+    try:
+        wheels = fill(folder, wheel_set)
+    except WheelhouseError as error:
+        raise WheelhouseError("\n".join(without_wheels(remaining, profile)) or str(error)) from None
     return [
         wheel
-        for wheel in fill(folder, wheel_set)
+        for wheel in wheels
         if not any(kept.get(canonicalize_name(name)) == version for name, version in pinned_versions([wheel]).items())
     ]
+
+
+def without_wheels(requirements: list[str], profile: BaseProfile) -> list[str]:
+    """For each requirement with no wheel for the profile's interpreter and C library: the newest release that fits."""
+    target = f"CPython {profile.scoring_python_version}, glibc {profile.glibc}"
+    problems = []
+    for text in requirements:
+        try:
+            pip_report(profile, [text], with_dependencies=False)
+            continue
+        except LockError:
+            pass
+        name = Requirement(text).name
+        try:
+            newest = pip_report(profile, [name], with_dependencies=False)[0].version
+            fit = f"the newest release that fits is {name}=={newest}; fix: pin {name}=={newest} or a range with it"
+        except LockError:
+            fit = f"no release of {name} has a wheel for it; fix: drop it or choose another base"
+        problems.append(f"requirements: {text} has no wheel for the {profile.name} base ({target}); {fit}")
+    return problems

@@ -3,15 +3,20 @@
 Pinned by file name and SHA-256 (python-build-standalone's release asset). Downloaded once into .cache/ when the
 network allows; where it does not, `build` stops before `docker build` and says what to put where. Render and lint
 never need it.
+
+Your own CPython: set STANDALONE_PYTHON to a relocatable CPython tarball in python-build-standalone's install_only
+layout (python/bin/python3, with pip) and STANDALONE_PYTHON_SHA256 to its SHA-256; it replaces the pinned download.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 
 from kit import PROJECT_ROOT
@@ -23,6 +28,10 @@ SHA256 = "8b50a442b04724a24c1eebb65a36a0c0e833d35374dbdf9c9470d8a97b164cd9"
 URL = f"https://github.com/astral-sh/python-build-standalone/releases/download/20241016/{ARCHIVE}"
 CACHE_DIR = PROJECT_ROOT / ".cache" / "standalone-python"
 DOWNLOAD_TIMEOUT_S = 30
+# The archive's name inside the build context, whichever archive it is.
+CONTEXT_NAME = "cpython.tar.gz"
+OVERRIDE_PATH = "STANDALONE_PYTHON"
+OVERRIDE_SHA256 = "STANDALONE_PYTHON_SHA256"
 
 
 class StandalonePythonMissing(KitError):
@@ -37,8 +46,38 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def override(environ: Mapping[str, str] = os.environ) -> tuple[Path, str] | None:
+    """The user's own archive and its SHA-256 (both variables, or neither)."""
+    path, digest = environ.get(OVERRIDE_PATH, "").strip(), environ.get(OVERRIDE_SHA256, "").strip().lower()
+    if not path and not digest:
+        return None
+    if not (path and digest):
+        missing = OVERRIDE_SHA256 if path else OVERRIDE_PATH
+        raise StandalonePythonMissing(
+            f"{OVERRIDE_PATH} and {OVERRIDE_SHA256} go together; set {missing} too (sha256sum <archive> prints it)"
+        )
+    return Path(path).expanduser().resolve(), digest
+
+
+def checked_override(environ: Mapping[str, str] = os.environ) -> Path | None:
+    chosen = override(environ)
+    if chosen is None:
+        return None
+    path, digest = chosen
+    if not path.is_file():
+        raise StandalonePythonMissing(f"{OVERRIDE_PATH}={path}: no such file; point it at your CPython tarball")
+    actual = sha256_of(path)
+    if actual != digest:
+        raise StandalonePythonMissing(
+            f"{OVERRIDE_PATH}={path} has SHA-256 {actual}, not {OVERRIDE_SHA256}={digest}; fix whichever is wrong"
+        )
+    return path
+
+
 def cached_archive(cache_dir: Path = CACHE_DIR) -> Path | None:
-    """The cached archive when it is there and its checksum matches the pin."""
+    """The user's archive when STANDALONE_PYTHON names one, else the cached pinned archive if its checksum matches."""
+    if override() is not None:
+        return checked_override()
     path = cache_dir / ARCHIVE
     return path if path.is_file() and sha256_of(path) == SHA256 else None
 
@@ -61,7 +100,11 @@ def download(target: Path, url: str = URL) -> None:
 
 
 def ensure_standalone_python(cache_dir: Path = CACHE_DIR, url: str = URL) -> Path:
-    """The verified archive, downloading it if needed; a clear error naming the file, place and checksum if not."""
+    """The verified archive (the user's own, or the pinned one, downloaded if needed); an error naming the file, the
+    place and the checksum if not."""
+    own = checked_override()
+    if own is not None:
+        return own
     archive = cached_archive(cache_dir)
     if archive is not None:
         return archive
@@ -73,6 +116,7 @@ def ensure_standalone_python(cache_dir: Path = CACHE_DIR, url: str = URL) -> Pat
     except (urllib.error.URLError, OSError) as error:
         raise StandalonePythonMissing(
             f"this base needs a standalone CPython for the scoring app and {problem}; the download failed "
-            f"({error}). Fetch {url} on a machine with access and put it at {target} (SHA-256 {SHA256})."
+            f"({error}). Fetch {url} on a machine with access and put it at {target} (SHA-256 {SHA256}), or"
+            f" use your own: {OVERRIDE_PATH}=<tarball> {OVERRIDE_SHA256}=<its sha256>."
         ) from None
     return target

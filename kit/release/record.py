@@ -7,8 +7,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kit.context.render import BUILD_DIR
+from kit.errors import KitError
 
 RECORDS_DIR = BUILD_DIR / ".tested"  # beside (not inside) build/<name>/, which every render replaces
+# 2: the base by identity. A record of another format is refused: its image must be rebuilt and tested again.
+RECORD_FORMAT = 2
+
+
+class StaleRecord(KitError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -19,6 +26,9 @@ class TestedRecord:
     tags: list[str]
     revision: str
     digests: dict[str, str] = field(default_factory=dict)  # registry reference -> digest, filled by push
+    # The base the image was built from, by digest or image id (kit/base/identity.py).
+    base: str = ""
+    format: int = RECORD_FORMAT
 
     def write(self, name: str) -> Path:
         path = record_path(name)
@@ -32,7 +42,15 @@ class TestedRecord:
         if not path.is_file():
             return None
         data = json.loads(path.read_text())
-        return cls(data["image_id"], list(data["tags"]), data.get("revision", ""), dict(data.get("digests", {})))
+        if data.get("format") != RECORD_FORMAT:
+            raise StaleRecord(
+                f"{path}: a tested record of format {data.get('format', 1)}, not {RECORD_FORMAT} (from an older kit);"
+                f" rebuild: make build IMAGES={name}"
+            )
+        return cls(
+            data["image_id"], list(data["tags"]), data.get("revision", ""), dict(data.get("digests", {})),
+            data.get("base", ""),
+        )  # fmt: skip
 
 
 def record_path(name: str) -> Path:

@@ -4,10 +4,12 @@
 # requirements, the model repository, the app code, then the image's environment, so editing score.py or an
 # environment value rebuilds only the last layers.
 
+# The base by identity (digest or image id), so every stage and every build of this context use the same one.
 FROM triton-kit/tritonserver-cpu:2.51.0-py3.11 AS scoring-packages
 COPY wheels/scoring/ /tmp/wheels/scoring/
-RUN /usr/bin/python3 -m pip install --no-cache-dir --disable-pip-version-check --no-index --no-deps \
-    --target /opt/scoring/lib /tmp/wheels/scoring/*.whl
+# The profile's lock (kit/context/locks/cpu.txt): every file checked against its SHA-256.
+RUN /usr/bin/python3 -m pip install --no-cache-dir --disable-pip-version-check --no-index --no-deps --require-hashes \
+    --find-links /tmp/wheels/scoring --target /opt/scoring/lib -r /tmp/wheels/scoring/requirements.lock
 
 FROM triton-kit/tritonserver-cpu:2.51.0-py3.11
 # A numeric non-root account for the processes; files stay root-owned and read-only to it. NGC images already
@@ -37,7 +39,8 @@ LABEL org.opencontainers.image.title="mlp-classifier" \
       org.opencontainers.image.base.digest="sha256:0000000000000000000000000000000000000000000000000000000000000000" \
       io.triton-kit.image="mlp-classifier" \
       io.triton-kit.kit-version="0.1.0" \
-      io.triton-kit.base-profile="cpu"
+      io.triton-kit.base-profile="cpu" \
+      io.triton-kit.base="triton-kit/tritonserver-cpu:2.51.0-py3.11"
 USER 1000:1000
 WORKDIR /var/azureml-app
 EXPOSE 5001

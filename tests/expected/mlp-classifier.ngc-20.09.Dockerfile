@@ -4,15 +4,21 @@
 # requirements, the model repository, the app code, then the image's environment, so editing score.py or an
 # environment value rebuilds only the last layers.
 
+# The base by identity (digest or image id), so every stage and every build of this context use the same one.
 FROM nvcr.io/nvidia/tritonserver:20.09-py3 AS scoring-packages
-# The base's Python (3.6) is too old for the scoring app: unpack a relocatable CPython.
-COPY python/cpython-3.11.10+20241016-x86_64-unknown-linux-gnu-install_only.tar.gz /tmp/
+# The base's Python (3.6) is too old for the scoring app: unpack a relocatable CPython
+# (python-build-standalone's, or yours: STANDALONE_PYTHON). It finds the scoring packages through a .pth file of its
+# own, so the base's python3 and its tools never see PYTHONPATH pointing at another Python's wheels.
+COPY python/cpython.tar.gz /tmp/
 RUN mkdir -p /opt/scoring \
- && tar -xzf /tmp/cpython-3.11.10+20241016-x86_64-unknown-linux-gnu-install_only.tar.gz -C /opt/scoring \
- && rm /tmp/cpython-3.11.10+20241016-x86_64-unknown-linux-gnu-install_only.tar.gz
+ && tar -xzf /tmp/cpython.tar.gz -C /opt/scoring \
+ && rm /tmp/cpython.tar.gz \
+ && printf '%s\n' /opt/scoring/image-lib /opt/scoring/lib /opt/scoring/runtime \
+    > "$(/opt/scoring/python/bin/python3 -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/triton-kit-scoring.pth"
 COPY wheels/scoring/ /tmp/wheels/scoring/
-RUN /opt/scoring/python/bin/python3 -m pip install --no-cache-dir --disable-pip-version-check --no-index --no-deps \
-    --target /opt/scoring/lib /tmp/wheels/scoring/*.whl
+# The profile's lock (kit/context/locks/ngc-20.09.txt): every file checked against its SHA-256.
+RUN /opt/scoring/python/bin/python3 -m pip install --no-cache-dir --disable-pip-version-check --no-index --no-deps --require-hashes \
+    --find-links /tmp/wheels/scoring --target /opt/scoring/lib -r /tmp/wheels/scoring/requirements.lock
 
 FROM nvcr.io/nvidia/tritonserver:20.09-py3
 # A numeric non-root account for the processes; files stay root-owned and read-only to it. NGC images already
@@ -24,7 +30,6 @@ ENV AML_APP_ROOT=/var/azureml-app \
     AZUREML_MODEL_DIR=/var/azureml-models \
     TRITON_MODEL_REPOSITORY=/var/azureml-models/triton \
     TRITON_RELEASE=2.3.0 \
-    PYTHONPATH=/opt/scoring/image-lib:/opt/scoring/lib:/opt/scoring/runtime \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     SERVER_PORT=5001
@@ -43,7 +48,8 @@ LABEL org.opencontainers.image.title="mlp-classifier" \
       org.opencontainers.image.base.digest="sha256:0000000000000000000000000000000000000000000000000000000000000000" \
       io.triton-kit.image="mlp-classifier" \
       io.triton-kit.kit-version="0.1.0" \
-      io.triton-kit.base-profile="ngc-20.09"
+      io.triton-kit.base-profile="ngc-20.09" \
+      io.triton-kit.base="nvcr.io/nvidia/tritonserver:20.09-py3"
 USER 1000:1000
 WORKDIR /var/azureml-app
 EXPOSE 5001

@@ -9,7 +9,6 @@ import json
 import os
 import resource
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from kit.spec.bases import SHARED_NETWORK_TRITON_ARGS
 from scoring.settings import Settings
 from tests.model_factory import add_onnx_model, mlp_onnx
 from tests.runtime.conftest import Service
-from tests.support.host_triton import ensure_host_triton
+from tests.support.host_triton import ensure_host_triton, scoring_python
 
 APPS = Path(__file__).parent / "apps"
 GENERAL_APP = PROJECT_ROOT / "tests" / "runtime" / "apps" / "general"
@@ -58,7 +57,7 @@ def start(
 
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "scoring.supervisor"],
+            [scoring_python(), "-m", "scoring.supervisor"],
             env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -9,7 +9,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from kit import PROJECT_ROOT
 from kit.docker.containers import free_port
 from kit.spec.bases import SHARED_NETWORK_TRITON_ARGS
 from tests.model_factory import add_onnx_model, add_python_model, mlp_onnx
-from tests.support.host_triton import ensure_host_triton
+from tests.support.host_triton import ensure_host_triton, scoring_python
 
 APPS = Path(__file__).parent / "apps"
 READY_TIMEOUT_S = 90
@@ -128,7 +127,7 @@ def launch(
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "scoring.supervisor"], env=environment, stdout=log, stderr=subprocess.STDOUT
+            [scoring_python(), "-m", "scoring.supervisor"], env=environment, stdout=log, stderr=subprocess.STDOUT
         )
     return Service(process, port, triton_port, log_path, repository)
 

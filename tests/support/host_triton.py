@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -87,3 +88,9 @@ def write_launcher(triton_root: Path, site_packages: Path, checkout_root: Path =
     )
     launcher.chmod(0o755)
     return launcher
+
+
+def scoring_python() -> str:
+    """The interpreter that runs the scoring runtime in the runtime tiers: SCORING_PYTHON (a virtual environment made
+    from one base profile's lock, tests/locks/) or this one."""
+    return os.environ.get("SCORING_PYTHON") or sys.executable
