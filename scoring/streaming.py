@@ -95,9 +95,19 @@ class Stream:
             raise
 
     def pull(self) -> bytes:
+        """The next chunk, pulled with the request id on the generator's log lines (the app's own is unset by now)."""
         token = logs.REQUEST_ID.set(self.request_id or None)
         try:
             return chunk_bytes(next(self.chunks))
+        except StopIteration:
+            raise
+        except Exception as error:
+            if self.first is not None:  # before the headers: the app answers a JSON error
+                raise
+            trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            sent, request_id = self.sent, self.request_id
+            log.error("request %s: run()'s streamed answer failed after %d chunks: %s", request_id, sent, trace)
+            raise StreamAborted(f"stream of request {request_id} failed") from None
         finally:
             logs.REQUEST_ID.reset(token)
 
@@ -111,15 +121,7 @@ class Stream:
             return chunk
         if self.sent == 0:  # the first pull found the end
             raise StopIteration
-        try:
-            chunk = self.pull()
-        except StopIteration:
-            raise
-        except Exception as error:
-            trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-            sent, request_id = self.sent, self.request_id
-            log.error("request %s: run()'s streamed answer failed after %d chunks: %s", request_id, sent, trace)
-            raise StreamAborted(f"stream of request {self.request_id} failed") from None
+        chunk = self.pull()
         self.sent += 1
         return chunk
 
