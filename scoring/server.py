@@ -349,7 +349,8 @@ class ProtectedHandler(PyWSGIHandler):
         return env
 
     def finalize_headers(self) -> None:
-        """A 1xx answer, like pywsgi's 204 and 304, gets neither a Content-Length nor chunked framing."""
+        """A 1xx answer, like pywsgi's 204 and 304, gets neither a Content-Length nor chunked framing. A streamed
+        answer to an HTTP/1.0 client has no framing at all: the connection's close ends it, even under keep-alive."""
         code = self.code
         if 100 <= code < 200:
             self.code = 204
@@ -357,6 +358,8 @@ class ProtectedHandler(PyWSGIHandler):
             super().finalize_headers()
         finally:
             self.code = code
+        if self.request_version == "HTTP/1.0" and self.provided_content_length is None and code >= 200:
+            self.close_connection = self.close_connection or code not in (204, 304)
 
     def _log_error(self, t, v, tb):  # type: ignore[no-untyped-def]
         """A streamed answer that failed after its first chunk: the app logged it with its request id; pywsgi then

@@ -1,6 +1,6 @@
 """The same entry scripts and requests against Azure ML's server and the kit's runtime: status, body and contract
-headers must match, except for the fixed allow-list DELIBERATE (each asserted, each explained in the README,
-"Runtime contract").
+headers must match, except for the fixed allow-list DELIBERATE (each asserted, each explained in
+docs/azureml-differences.md). Streamed answers, a client that leaves and a script without init(): test_streaming.py.
 
 Coverage of issue 10, item 1 (scripts in tests/compat/scripts/):
 | item 1 bullet                                        | scripts                                                   |
@@ -20,6 +20,8 @@ Coverage of issue 10, item 1 (scripts in tests/compat/scripts/):
 |   input, timeouts (I/O and CPU-bound)                |                                                           |
 | Triton from the script (tritonclient, raw HTTP,      | triton_client, triton_raw_http, tritonhttpclient_seed,    |
 |   tritonhttpclient), Triton unreachable              |   triton_down                                             |
+| issue 23: AMLResponse(None, 204), 304, NaN, datetime | aml_response, non_serialisable; streaming and no_init in  |
+|   streamed answers, a script without init()         |   test_streaming.py                                       |
 """
 
 from __future__ import annotations

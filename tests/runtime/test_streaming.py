@@ -26,7 +26,8 @@ def streaming_service(
     host_tritonserver: Path, model_repository: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
     logs = tmp_path_factory.mktemp("logs")
-    service = launch(host_tritonserver, model_repository, "streaming", logs, {"LOG_FORMAT": "json"})
+    env = {"LOG_FORMAT": "json", "KEEPALIVE_TIMEOUT": "300"}  # an idle connection outlives every bounded wait here
+    service = launch(host_tritonserver, model_repository, "streaming", logs, env)
     try:
         service.wait_ready()
         yield service
@@ -118,3 +119,21 @@ def test_a_sample_checks_a_streamed_answer(streaming_service: Service, tmp_path:
     assert cut == "sample s: the stream was cut after 1 chunks (no closing chunk)"
     (whole,) = problems(request={"kind": "no-content"}, status=204, streamed=True, expected_text="")
     assert whole == "sample s: not streamed: it came whole, not chunked"
+
+
+def test_an_http_1_0_client_gets_the_stream_ended_by_the_close(streaming_service: Service) -> None:
+    """No chunked framing in HTTP/1.0: the server closes the connection after the last item, even when the client
+    asked for keep-alive (else the client could not tell where the answer ends)."""
+    payload = json.dumps({"kind": "rows", "rows": [[1, 2, 3, 4], [1, 1, 1, 1]]}).encode()
+    request = b"POST /score HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(payload),
+        payload,
+    )
+    with socket.create_connection(("127.0.0.1", streaming_service.port), timeout=BOUND_S) as connection:
+        connection.sendall(request)
+        data = b""
+        while chunk := connection.recv(65536):  # ends only when the server closes
+            data += chunk
+    head, _, answer = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"transfer-encoding" not in head.lower()
+    assert [json.loads(line)["row"] for line in answer.splitlines()] == [0, 1]
