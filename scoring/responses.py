@@ -89,12 +89,17 @@ def encode_json(value: object) -> bytes:
 
 
 def not_finite(value: object) -> bool:
+    if value is None or isinstance(value, (str, int)):
+        return False
     if isinstance(value, float):
         return not math.isfinite(value)
     if isinstance(value, dict):
         return any(not_finite(item) for item in value.values())
     if isinstance(value, (list, tuple)):
-        return any(not_finite(item) for item in value)
+        try:  # a list of numbers at C speed: NaN and infinities survive a sum (an overflow only costs json.dumps)
+            return not math.isfinite(sum(value))
+        except (TypeError, OverflowError):
+            return any(not_finite(item) for item in value)
     numpy = sys.modules.get("numpy")
     if numpy is not None and isinstance(value, (numpy.ndarray, numpy.floating)):
         return value.dtype.kind in "fc" and not bool(numpy.isfinite(value).all())

@@ -88,8 +88,8 @@ class Sample(Strict):
         expectations = [name for name in EXPECTATIONS if getattr(self, name) is not None]
         if len(expectations) != 1:
             raise ValueError(
-                "give exactly one of expected (inline JSON), expected_file, expected_text, expected_regex or "
-                "expected_chunks"
+                "give exactly one of expected (inline JSON), expected_file, expected_text or expected_regex "
+                "(or expected_chunks: a streamed answer's chunks)"
             )
         if self.expected_format is not None and self.expected_file is None:
             raise ValueError("expected_format applies to expected_file only; remove it")
