@@ -1,8 +1,9 @@
 """The scoring WSGI app (Azure ML compatible routes), created in each Gunicorn worker after fork.
 
 Routes: GET / (liveness), GET /ready (Triton readiness), POST|GET|OPTIONS /score, GET /swagger.json, GET /metrics.
-Status codes, error bodies and headers follow Azure ML's server (azureml-inference-server-http); README "Runtime
-contract" lists where they deliberately differ.
+Status codes, error bodies and headers follow Azure ML's server (azureml-inference-server-http);
+docs/azureml-differences.md lists where they deliberately differ. A body run() produces in parts is streamed
+(scoring/streaming.py, docs/streaming.md).
 """
 
 from __future__ import annotations
