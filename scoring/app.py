@@ -1,8 +1,9 @@
 """The scoring WSGI app (Azure ML compatible routes), created in each Gunicorn worker after fork.
 
 Routes: GET / (liveness), GET /ready (Triton readiness), POST|GET|OPTIONS /score, GET /swagger.json, GET /metrics.
-Status codes, error bodies and headers follow Azure ML's server (azureml-inference-server-http); README "Runtime
-contract" lists where they deliberately differ.
+Status codes, error bodies and headers follow Azure ML's server (azureml-inference-server-http);
+docs/azureml-differences.md lists where they deliberately differ. A body run() produces in parts is streamed
+(scoring/streaming.py, docs/streaming.md).
 """
 
 from __future__ import annotations
@@ -28,13 +29,15 @@ from scoring.errors import INTERNAL_ERROR, InputError, classify, read_body
 from scoring.readiness import TritonReadiness
 from scoring.responses import HTML, Response, encode_json
 from scoring.settings import Settings
+from scoring.streaming import ENTITY_HEADERS, NotIterable, Stream, forbids_body, resolve
+from scoring.streaming import close as close_body
 from scoring.swagger import default_document
 from scoring.triton import gevent_patched
 
 log = logging.getLogger("scoring")
 MAX_REQUEST_ID = 100
 JSON = "application/json"
-Reply = tuple[int, list[tuple[str, str]], bytes]
+Reply = tuple[int, list[tuple[str, str]], bytes | Stream]
 
 
 def json_reply(status: int, payload: object, headers: list[tuple[str, str]] | None = None) -> Reply:
@@ -91,10 +94,14 @@ class ScoringApp:
                 reply = handlers.get(method, self.head if path == "/score" else handlers["GET"])(environ, request_id)
         status, headers, body = reply
         headers.extend(echoes)
-        headers.append(("Content-Length", str(len(body))))
+        streamed = isinstance(body, Stream)
+        if not streamed and not forbids_body(status):  # a Stream goes without a length: the server chunks it
+            headers.append(("Content-Length", str(len(body))))
         start_response(f"{status} {http.client.responses.get(status, '')}", headers)
         metrics.observe(path if handlers else "other", method, status, time.perf_counter() - started)
         logs.REQUEST_ID.set(None)  # this greenlet or thread may serve another request next
+        if streamed:
+            return body  # type: ignore[return-value]
         return [body] if method != "HEAD" else [b""]  # gevent's pywsgi would send a HEAD answer's body
 
     def authorized(self, environ: dict[str, Any]) -> bool:
@@ -135,17 +142,34 @@ class ScoringApp:
                 raise
             return self.failed(error, request_id)
         if isinstance(result, Response):
-            headers = result.header_items()
-            if result.status >= 500:
-                headers = [item for item in headers if item[0].lower() != "x-ms-run-function-failed"]
-                headers.append(run_flag(True))
-            return result.status, [*headers, ("x-ms-run-fn-exec-ms", elapsed_ms)], result.encoded()
+            return self.response(result, elapsed_ms, request_id)
         try:
             body = encode_json(result) if result is not None else b"{}"  # Azure ML answers {} for None
         except TypeError as error:
             log.error("request %s: run() returned a %s that is not JSON: %s", request_id, type(result).__name__, error)
             return message(500, INTERNAL_ERROR, run_failed=False)
         return 200, [("Content-Type", JSON), RUN_OK, ("x-ms-run-fn-exec-ms", elapsed_ms)], body
+
+    def response(self, result: Response, elapsed_ms: str, request_id: str) -> Reply:
+        """run()'s own answer: its status and headers, its body whole, streamed, or (1xx, 204, 304) none."""
+        status, headers = result.status, result.header_items()
+        if status >= 500:
+            headers = [item for item in headers if item[0].lower() != "x-ms-run-function-failed"]
+            headers.append(run_flag(True))
+        headers.append(("x-ms-run-fn-exec-ms", elapsed_ms))
+        if forbids_body(status):  # what Werkzeug sends: no body, no length, and a 304 without entity headers
+            close_body(result.body)  # a generator never started: nothing runs
+            if status == 304:
+                headers = [item for item in headers if item[0].lower() not in ENTITY_HEADERS]
+            return status, headers, b""
+        try:
+            body = resolve(result.body, request_id)
+        except NotIterable as error:
+            log.error("request %s: %s, which is not text, bytes or iterable", request_id, error)
+            return message(500, INTERNAL_ERROR, run_failed=False)
+        except Exception as error:  # the streamed answer failed before its first chunk: nothing was sent yet
+            return self.failed(error, request_id)
+        return status, headers, body
 
     def failed(self, error: BaseException, request_id: str) -> Reply:
         status, text = classify(error, self.settings)
@@ -273,7 +297,6 @@ def create_app(settings: Settings | None = None) -> ScoringApp:
     settings = settings or Settings.from_env()
     logs.configure(settings.log_format)
     script = load(settings.entry_script)
-    if script.init is not None:
-        log.info("running init() of %s", settings.entry_script)
-        script.init()
+    log.info("running init() of %s", settings.entry_script)
+    script.init()
     return ScoringApp(settings, script, TritonReadiness(settings.triton_url))

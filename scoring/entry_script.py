@@ -1,4 +1,5 @@
-"""Load the user's entry script (score.py): init() once per worker, run() per request.
+"""Load the user's entry script (score.py): init() once per worker, run() per request; both are required, as on
+Azure ML's server.
 
 run() is called the way Azure ML's server calls it: with the body as a str (undecorated), the request itself
 (@rawhttp), or the JSON body's fields as keyword arguments (inference_schema's @input_schema); plus
@@ -32,7 +33,7 @@ def rawhttp(run: Callable[..., Any]) -> Callable[..., Any]:
 @dataclass(frozen=True)
 class EntryScript:
     path: Path
-    init: Callable[[], Any] | None
+    init: Callable[[], Any]
     run: Callable[..., Any]
     mode: str = TEXT
     # Names run() takes its input under; for SCHEMA mode, with their defaults (inspect.Parameter.empty if none).
@@ -88,7 +89,9 @@ def load(path: Path) -> EntryScript:
     if not callable(run):
         raise EntryScriptError(f"entry script {path} defines no run() function: add `def run(raw_data): ...`")
     init = getattr(module, "init", None)
-    if init is not None and (not callable(init) or inspect.signature(init).parameters):
+    if init is None:  # Azure ML's server refuses such a script too: one that starts here must start there
+        raise EntryScriptError(f"entry script {path} defines no init() function: add `def init(): pass`")
+    if not callable(init) or inspect.signature(init).parameters:
         raise EntryScriptError(f"entry script {path}: init must be a function without arguments")
     mode, parameters, wants_headers = analyse(path, run)
     return EntryScript(path, init, run, mode, parameters, wants_headers)

@@ -28,6 +28,7 @@ from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGISe
 
 from scoring import worker_limits
 from scoring.settings import Settings
+from scoring.streaming import StreamAborted
 
 log = logging.getLogger("scoring.server")
 TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -346,6 +347,25 @@ class ProtectedHandler(PyWSGIHandler):
                 env[key] = value
         env["wsgi.input_terminated"] = True
         return env
+
+    def finalize_headers(self) -> None:
+        """A 1xx answer, like pywsgi's 204 and 304, gets neither a Content-Length nor chunked framing. A streamed
+        answer to an HTTP/1.0 client has no framing at all: the connection's close ends it, even under keep-alive."""
+        code = self.code
+        if 100 <= code < 200:
+            self.code = 204
+        try:
+            super().finalize_headers()
+        finally:
+            self.code = code
+        if self.request_version == "HTTP/1.0" and self.provided_content_length is None and code >= 200:
+            self.close_connection = self.close_connection or code not in (204, 304)
+
+    def _log_error(self, t, v, tb):  # type: ignore[no-untyped-def]
+        """A streamed answer that failed after its first chunk: the app logged it with its request id; pywsgi then
+        closes the connection without the closing chunk (as Gunicorn does), so the client sees a cut answer."""
+        if not issubclass(t, StreamAborted):
+            super()._log_error(t, v, tb)
 
     def log_request(self) -> None:
         if getattr(self.server.log, "access_log_enabled", True):  # skip building the record when nobody logs it

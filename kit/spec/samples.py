@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 JSON_TYPE = "application/json"
 RAW_TYPE = "application/octet-stream"
-EXPECTATIONS = ("expected", "expected_file", "expected_text", "expected_regex")
+EXPECTATIONS = ("expected", "expected_file", "expected_text", "expected_regex", "expected_chunks")
 
 
 class Strict(BaseModel):
@@ -58,6 +58,14 @@ class Sample(Strict):
     )
     expected_text: str | None = None
     expected_regex: str | None = Field(default=None, description="the whole text body must match")
+    expected_chunks: list[str] | None = Field(
+        default=None, description="a streamed answer's chunks as sent, in order, each as text (implies streamed)"
+    )
+    streamed: bool = Field(
+        default=False,
+        description="the answer must come chunked (run() returned a generator) and end with its closing chunk; "
+        "expected, expected_text, ... then compare the chunks joined",
+    )
     status: int = Field(default=200, ge=100, le=599)
     expected_headers: dict[str, str | HeaderRegex] = Field(default_factory=dict)
     tolerance: float = Field(default=0.0, ge=0.0, description="absolute tolerance for numbers")
@@ -80,7 +88,8 @@ class Sample(Strict):
         expectations = [name for name in EXPECTATIONS if getattr(self, name) is not None]
         if len(expectations) != 1:
             raise ValueError(
-                "give exactly one of expected (inline JSON), expected_file, expected_text or expected_regex"
+                "give exactly one of expected (inline JSON), expected_file, expected_text or expected_regex "
+                "(or expected_chunks: a streamed answer's chunks)"
             )
         if self.expected_format is not None and self.expected_file is None:
             raise ValueError("expected_format applies to expected_file only; remove it")
@@ -89,7 +98,13 @@ class Sample(Strict):
         return self
 
     @property
-    def compare_as(self) -> Literal["json", "text", "binary", "regex"]:
+    def is_streamed(self) -> bool:
+        return self.streamed or self.expected_chunks is not None
+
+    @property
+    def compare_as(self) -> Literal["json", "text", "binary", "regex", "chunks"]:
+        if self.expected_chunks is not None:
+            return "chunks"
         if self.expected_regex is not None:
             return "regex"
         if self.expected_text is not None:

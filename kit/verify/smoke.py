@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import math
 import re
@@ -21,7 +22,7 @@ from kit.progress import console
 from kit.spec.bases import SHARED_NETWORK_TRITON_ARGS
 from kit.spec.image import ImageSpec, Sample, sample_expected, sample_request
 from kit.spec.samples import HeaderRegex, sample_target
-from kit.verify.transport import Target, request, status_of
+from kit.verify.transport import Target, connect, request, status_of
 
 READY_TIMEOUT_S = 300
 # Triton binds 127.0.0.1 by default (TRITON_LOCALHOST_ONLY).
@@ -127,8 +128,12 @@ def json_problems(sample: Sample, expected: Any, raw: bytes) -> list[str]:
     return differences(expected, actual, sample.tolerance)
 
 
-def body_problems(folder: Path, sample: Sample, raw: bytes) -> list[str]:
+def body_problems(folder: Path, sample: Sample, raw: bytes, chunks: list[bytes] | None = None) -> list[str]:
+    """`chunks`: a streamed answer's chunks as sent (raw is them joined)."""
     expected = sample_expected(folder, sample)
+    if sample.compare_as == "chunks":
+        got = [chunk.decode(errors="replace") for chunk in chunks or []]
+        return [] if got == expected else [f"chunks: expected {expected!r}, got {got!r}"[:600]]
     if sample.compare_as == "json":
         return json_problems(sample, expected, raw)
     if sample.compare_as == "binary":
@@ -142,6 +147,7 @@ def body_problems(folder: Path, sample: Sample, raw: bytes) -> list[str]:
         return [f"body is not UTF-8 text: {raw[:100]!r}"]
     if sample.compare_as == "regex":
         return [] if re.fullmatch(expected, text) else [f"body {text[:300]!r} does not match {expected!r}"]
+
     return [] if text == expected else [f"body: expected {expected[:300]!r}, got {text[:300]!r}"]
 
 
@@ -152,11 +158,56 @@ def check_sample(target: Target, folder: Path, sample: Sample) -> list[str]:
     if sample.method == "POST":
         body = sample_request(folder, sample)
         headers.setdefault("Content-Type", sample.request_content_type())
-    status, response_headers, raw = request(target, sample.method, sample_target(folder, sample), body, headers)
+    path = sample_target(folder, sample)
+    chunks, stream_problems = None, []
+    try:
+        if sample.is_streamed:
+            status, response_headers, chunks, stream_problems = streamed_request(
+                target, sample.method, path, body, headers
+            )
+            raw = b"".join(chunks)
+        else:
+            status, response_headers, raw = request(target, sample.method, path, body, headers)
+    except http.client.IncompleteRead as error:
+        return [f"sample {sample.name}: the answer was cut after {len(error.partial)} bytes"]
     if status != sample.status:
         return [f"sample {sample.name}: HTTP {status} (expected {sample.status}): {raw[:300]!r}"]
-    problems = header_problems(sample, response_headers) + body_problems(folder, sample, raw)
+    problems = stream_problems + header_problems(sample, response_headers) + body_problems(folder, sample, raw, chunks)
     return [f"sample {sample.name}: {item}" for item in problems]
+
+
+def streamed_request(
+    target: Target, method: str, path: str, body: bytes | None, headers: dict[str, str]
+) -> tuple[int, http.client.HTTPMessage, list[bytes], list[str]]:
+    """A streamed answer read as framed on the wire: (status, headers, its chunks, problems with its framing)."""
+    connection = connect(target)
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        if (response.headers.get("Transfer-Encoding") or "").lower() != "chunked":
+            return response.status, response.headers, [response.read()], ["not streamed: it came whole, not chunked"]
+        chunks, complete = read_chunks(response.fp)
+        problems = [] if complete else [f"the stream was cut after {len(chunks)} chunks (no closing chunk)"]
+        return response.status, response.headers, chunks, problems
+    finally:
+        connection.close()
+
+
+def read_chunks(stream: Any) -> tuple[list[bytes], bool]:
+    """HTTP/1.1 chunks as sent, and whether the closing chunk came (trailers are not read)."""
+    chunks: list[bytes] = []
+    while True:
+        line = stream.readline(1024)
+        try:
+            size = int(line.split(b";")[0], 16)
+        except ValueError:
+            return chunks, False
+        if size == 0:
+            return chunks, True
+        data = stream.read(size)
+        if len(data) < size or stream.read(2) != b"\r\n":
+            return chunks, False
+        chunks.append(data)
 
 
 def missing_triton_metrics(target: Target) -> list[str]:

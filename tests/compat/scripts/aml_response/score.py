@@ -22,6 +22,10 @@ def run(raw_data):
         return AMLResponse(None, 202)
     if kind == "no_content":
         return AMLResponse("", 204)
+    if kind == "none_no_content":  # Azure ML's {} body is dropped: a 204 carries none
+        return AMLResponse(None, 204, {"X-Single": "yes"})
+    if kind == "not_modified":  # a 304 also drops its entity headers (Content-Type)
+        return AMLResponse(None, 304, {"X-Single": "yes"})
     if kind == "headers":
         return AMLResponse("ok", 200, {"X-Custom": "one, two", "X-Single": "yes"})
     if kind == "server_error":

@@ -1,4 +1,5 @@
-# run() returning what the JSON encoder cannot encode.
+# run() returning what the JSON encoder cannot encode (or JSON has no word for: NaN, infinities).
+import datetime
 import json
 
 import numpy as np
@@ -18,6 +19,10 @@ def run(raw_data):
         return np.arange(3)
     if kind == "str":
         return "just a string"
+    if kind == "nan":
+        return {"a": float("nan"), "b": [float("inf"), -float("inf"), 1.5], "c": None}
+    if kind == "datetime":
+        return {"at": datetime.datetime(2024, 1, 2, 3, 4, 5), "day": datetime.date(2024, 1, 2)}
     if kind == "none":
         return None
     return [1, "two", 3.5, True, None]
