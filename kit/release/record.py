@@ -19,6 +19,7 @@ class TestedRecord:
     tags: list[str]
     revision: str
     digests: dict[str, str] = field(default_factory=dict)  # registry reference -> digest, filled by push
+    sboms: dict[str, str] = field(default_factory=dict)  # repository@digest -> attached SBOM artifact's digest
 
     def write(self, name: str) -> Path:
         path = record_path(name)
@@ -32,7 +33,8 @@ class TestedRecord:
         if not path.is_file():
             return None
         data = json.loads(path.read_text())
-        return cls(data["image_id"], list(data["tags"]), data.get("revision", ""), dict(data.get("digests", {})))
+        digests, sboms = dict(data.get("digests", {})), dict(data.get("sboms", {}))
+        return cls(data["image_id"], list(data["tags"]), data.get("revision", ""), digests, sboms)
 
 
 def record_path(name: str) -> Path:
