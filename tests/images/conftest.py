@@ -142,7 +142,9 @@ def auth_registries(
     certificate_authority: CertificateAuthority, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[TlsRegistry, TlsRegistry]]:
     """Two TLS registries the engine trusts through certs.d: alice may push to the first, bob to the second."""
-    first = TlsRegistry(tmp_path_factory.mktemp("registry-a"), certificate_authority, {"alice": REGISTRY_USERS["alice"]})
+    first = TlsRegistry(
+        tmp_path_factory.mktemp("registry-a"), certificate_authority, {"alice": REGISTRY_USERS["alice"]}
+    )
     second = TlsRegistry(tmp_path_factory.mktemp("registry-b"), certificate_authority, {"bob": REGISTRY_USERS["bob"]})
     try:
         for registry in (first, second):

@@ -7,6 +7,7 @@ a name /etc/hosts maps to ::1 (the line is added once, idempotently)."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -64,10 +65,24 @@ class CertificateAuthority:
         self.cert, self.key = folder / "ca.crt", folder / "ca.key"
         self.server_cert, self.server_key = folder / "server.crt", folder / "server.key"
         run = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj"]
-        subprocess.run([*run, "/CN=triton-kit test CA", "-keyout", self.key, "-out", self.cert], check=True, capture_output=True)
+        subprocess.run(
+            [*run, "/CN=triton-kit test CA", "-keyout", self.key, "-out", self.cert], check=True, capture_output=True
+        )
         request = folder / "server.csr"
         subprocess.run(
-            ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={HOSTNAME}", "-keyout", self.server_key, "-out", request],
+            [
+                "openssl",
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                f"/CN={HOSTNAME}",
+                "-keyout",
+                self.server_key,
+                "-out",
+                request,
+            ],
             check=True,
             capture_output=True,
         )
@@ -95,7 +110,10 @@ class TlsRegistry:
         if users:
             htpasswd = root / "htpasswd"
             htpasswd.write_text(
-                "".join(f"{user}:{bcrypt.hashpw(pw.encode(), bcrypt.gensalt(rounds=5)).decode()}\n" for user, pw in users.items())
+                "".join(
+                    f"{user}:{bcrypt.hashpw(pw.encode(), bcrypt.gensalt(rounds=5)).decode()}\n"
+                    for user, pw in users.items()
+                )
             )
             text += AUTH_CONFIG.format(htpasswd=htpasswd)
         self.config = root / "config.yml"
@@ -110,7 +128,10 @@ class TlsRegistry:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if requests.get(f"https://{self.address}/v2/", verify=str(self.ca.cert), timeout=2).status_code in (200, 401):
+                if requests.get(f"https://{self.address}/v2/", verify=str(self.ca.cert), timeout=2).status_code in (
+                    200,
+                    401,
+                ):
                     return
             except requests.exceptions.ConnectionError:
                 pass
@@ -182,10 +203,8 @@ class CuttingProxy:
         except OSError:
             pass
         for end in (source, target):
-            try:
+            with contextlib.suppress(OSError):
                 end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             end.close()
 
     def take_cut(self) -> bool:
