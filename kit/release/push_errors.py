@@ -32,8 +32,11 @@ IMMUTABLE = {
     # ECR (image tag mutability IMMUTABLE): "tag invalid: The image tag '1.0.0' already exists in the 'repo'
     # repository and cannot be overwritten because the repository is immutable."
     "cannot be overwritten because the repository is immutable": "ECR: the repository's tags are immutable",
-    # Harbor (tag immutability rules): "... configured as immutable, cannot be updated"
+    "imagetagalreadyexistsexception": "ECR: the repository's tags are immutable",
+    # Harbor (tag immutability rules, since 1.10): "Failed to process request due to 'name:tag' configured as
+    # immutable"; before 1.10: "... is a immutable tag".
     "configured as immutable": "Harbor: a tag immutability rule protects this tag",
+    "immutable tag": "Harbor: a tag immutability rule protects this tag",
     # ACR (`az acr repository update --write-enabled false`, or a locked image): "The operation is disallowed on
     # this registry, repository or image."
     "operation is disallowed on this registry, repository or image": "ACR: the image or repository is locked",

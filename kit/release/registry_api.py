@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from urllib.parse import urljoin
 
 import certifi
 import requests
+from urllib3.exceptions import InsecureRequestWarning
 
 from kit.errors import PushFailed
 from kit.release.credentials import Credential
@@ -134,8 +136,12 @@ class RegistryClient:
             Path(self.bundle).unlink(missing_ok=True)
 
     def http(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        # verify on each call: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a session's own bundle
-        return self.session.request(method, url, verify=self.bundle, timeout=TIMEOUT_S, **kwargs)
+        # verify on each call: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a session's own bundle.
+        # An insecure registry (the engine's rule) is not verified, as the engine does not verify it.
+        verify = False if self.plain_http_allowed else self.bundle
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InsecureRequestWarning)
+            return self.session.request(method, url, verify=verify, timeout=TIMEOUT_S, **kwargs)
 
     def url(self, path: str) -> str:
         return f"{self.scheme}://{self.api_host}{path}"

@@ -119,13 +119,14 @@ REGISTRY_USERS = {"alice": "pw-alice-5e1d07c3", "bob": "pw-bob-8a44f0b2"}  # pla
 
 @pytest.fixture(scope="session")
 def push_image(docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`push-check`: mlp-classifier built and smoke-tested under its own name (other sessions retag the examples)."""
+    """The folder of `push-check`: mlp-classifier built and smoke-tested under its own name (on a shared engine other
+    runs retag the examples)."""
     from tests.images.test_examples import copy_example
 
     folder = copy_example(tmp_path_factory.mktemp("push-image"), PUSH_IMAGE)
     outcome = build_all(docker_client, [str(folder)], "cpu")[0]
     assert not outcome.error, outcome.error
-    yield PUSH_IMAGE
+    yield str(folder)
     for image in docker_client.images.list():
         for tag in image.tags:
             if tag.startswith(f"{PUSH_IMAGE}:") or f"/{PUSH_IMAGE}:" in tag:

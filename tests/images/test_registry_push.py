@@ -29,6 +29,7 @@ pytestmark = pytest.mark.docker
 MANIFEST_TYPES = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"
 INDEX_TYPE = "application/vnd.oci.image.index.v1+json"
 SBOM_TYPE = "application/vnd.cyclonedx+json"
+FOLDER: list[str] = []  # the push image's folder (the CLI takes it as the image's name), set by `folder` below
 TRANSCRIPT: list[str] = []  # every output of this module, searched for the planted passwords at the end
 ALICE, BOB = ("alice", REGISTRY_USERS["alice"]), ("bob", REGISTRY_USERS["bob"])
 
@@ -54,6 +55,11 @@ if len(secrets) > 1:
     store[server] = [username, *secrets[1:]]
     (here / "store.json").write_text(json.dumps(store))
 """
+
+
+@pytest.fixture(autouse=True)
+def folder(push_image: str) -> None:
+    FOLDER[:] = [push_image]
 
 
 def clean_environment(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -99,7 +105,7 @@ def run_cli(environ: dict[str, str], *arguments: str) -> subprocess.CompletedPro
 
 def push(environ: dict[str, str], *registries: str, options: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     arguments = [argument for registry in registries for argument in ("--registry", registry)]
-    return run_cli(environ, "push", PUSH_IMAGE, *arguments, *options)
+    return run_cli(environ, "push", FOLDER[0], *arguments, *options)
 
 
 def api(registry: TlsRegistry, user: tuple[str, str], path: str, accept: str = MANIFEST_TYPES) -> requests.Response:
@@ -175,7 +181,7 @@ def test_two_registries_each_with_its_own_credentials_digests_and_sbom(
     again = push(environ, f"{first.address}/team", f"{second.address}/prod")
     assert again.returncode == 0, again.stdout + again.stderr
     assert again.stdout.count("(on record); skipped") == 6  # four tags and two SBOMs
-    manifests = run_cli(environ, "manifests", PUSH_IMAGE, "--registry", f"{first.address}/team")
+    manifests = run_cli(environ, "manifests", FOLDER[0], "--registry", f"{first.address}/team")
     assert manifests.returncode == 0, manifests.stdout + manifests.stderr
     assert f"SBOM attached to {first.address}/team/{PUSH_IMAGE}@{digest}" in manifests.stdout
 
