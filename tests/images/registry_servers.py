@@ -14,33 +14,15 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import bcrypt
 import requests
+import yaml
 
 HOSTNAME = "registry.test"
 HOSTS_LINE = f"::1 {HOSTNAME}"
 CERTS_D = Path("/etc/docker/certs.d")
-
-TLS_CONFIG = """version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: {root}
-  delete:
-    enabled: true
-http:
-  addr: "[::1]:{port}"
-  tls:
-    certificate: {cert}
-    key: {key}
-"""
-AUTH_CONFIG = """auth:
-  htpasswd:
-    realm: triton-kit-tests
-    path: {htpasswd}
-"""
 
 
 def ensure_hosts_entry() -> None:
@@ -99,14 +81,26 @@ class CertificateAuthority:
 class TlsRegistry:
     """docker-registry on [::1]:port with TLS (and htpasswd users when given); `trust()` writes certs.d as users do."""
 
-    def __init__(self, root: Path, ca: CertificateAuthority, users: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, root: Path, ca: CertificateAuthority, users: dict[str, str] | None = None, readonly: bool = False
+    ) -> None:
         ensure_hosts_entry()
         root.mkdir(parents=True, exist_ok=True)
         self.ca = ca
         self.port = free_port_v6()
         self.address = f"{HOSTNAME}:{self.port}"
         self.trusted: list[Path] = []
-        text = TLS_CONFIG.format(root=root / "data", port=self.port, cert=ca.server_cert, key=ca.server_key)
+        config: dict[str, Any] = {
+            "version": 0.1,
+            "log": {"level": "warn"},
+            "storage": {"filesystem": {"rootdirectory": str(root / "data")}, "delete": {"enabled": True}},
+            "http": {
+                "addr": f"[::1]:{self.port}",
+                "tls": {"certificate": str(ca.server_cert), "key": str(ca.server_key)},
+            },
+        }
+        if readonly:  # pulls work, pushes are refused after the kit has tagged the image locally
+            config["storage"]["maintenance"] = {"readonly": {"enabled": True}}
         if users:
             htpasswd = root / "htpasswd"
             htpasswd.write_text(
@@ -115,9 +109,9 @@ class TlsRegistry:
                     for user, pw in users.items()
                 )
             )
-            text += AUTH_CONFIG.format(htpasswd=htpasswd)
+            config["auth"] = {"htpasswd": {"realm": "triton-kit-tests", "path": str(htpasswd)}}
         self.config = root / "config.yml"
-        self.config.write_text(text)
+        self.config.write_text(yaml.safe_dump(config))
         self.log = root / "registry.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.start()
@@ -218,3 +212,63 @@ class CuttingProxy:
     def close(self) -> None:
         self.running = False
         self.server.close()
+
+
+class ConnectProxy:
+    """An HTTPS proxy on 127.0.0.1 (HTTP CONNECT, then bytes both ways) that records the targets it was asked for."""
+
+    def __init__(self) -> None:
+        self.targets: list[str] = []
+        self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(client,), daemon=True).start()
+
+    def serve(self, client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 65536:
+            chunk = client.recv(4096)
+            if not chunk:
+                client.close()
+                return
+            head += chunk
+        method, target = head.split(b" ", 2)[:2]
+        host, _, port = target.decode().rpartition(":")
+        if method != b"CONNECT":
+            client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            client.close()
+            return
+        self.targets.append(target.decode())
+        try:
+            upstream = socket.create_connection((host.strip("[]"), int(port)))
+        except OSError:
+            client.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+            client.close()
+            return
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        threading.Thread(target=relay, args=(upstream, client), daemon=True).start()
+        relay(client, upstream)
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def relay(source: socket.socket, target: socket.socket) -> None:
+    try:
+        while chunk := source.recv(65536):
+            target.sendall(chunk)
+    except OSError:
+        pass
+    for end in (source, target):
+        with contextlib.suppress(OSError):
+            end.shutdown(socket.SHUT_RDWR)
+        end.close()

@@ -23,7 +23,7 @@ from kit.context.render import BUILD_DIR
 from kit.errors import ExitCode
 from kit.release.credentials import host_key
 from tests.images.conftest import PUSH_IMAGE, REGISTRY_USERS
-from tests.images.registry_servers import CertificateAuthority, CuttingProxy, TlsRegistry
+from tests.images.registry_servers import CertificateAuthority, ConnectProxy, CuttingProxy, TlsRegistry
 
 pytestmark = pytest.mark.docker
 MANIFEST_TYPES = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"
@@ -295,6 +295,20 @@ def test_a_registry_that_is_down(push_image: str, certificate_authority, docker_
         registry.close()
 
 
+def test_a_push_refused_after_tagging_leaves_no_registry_tag_behind(
+    push_image: str, certificate_authority, docker_client, tmp_path: Path
+) -> None:
+    registry = TlsRegistry(tmp_path / "readonly", certificate_authority, readonly=True)
+    try:
+        registry.trust()
+        done = push(clean_environment(tmp_path), f"{registry.address}/ro")
+        assert f"push: {registry.address}/ro/{PUSH_IMAGE}:1.0.0 with credentials" in done.stdout  # it was tagged
+        assert_failed(done, f"push to {registry.address} failed for {registry.address}/ro/{PUSH_IMAGE}:1.0.0")
+        assert registry_tags(docker_client, registry.address) == []
+    finally:
+        registry.close()
+
+
 def test_a_connection_cut_mid_upload_is_retried_then_verified(
     push_image: str, certificate_authority, docker_client, tmp_path: Path
 ) -> None:
@@ -353,6 +367,26 @@ def intruder(docker_client: docker.DockerClient, repository: str) -> None:
             assert "error" not in line, line
     finally:
         docker_client.images.remove(f"{repository}:1.0.0")
+
+
+def test_the_kits_own_registry_calls_honour_https_proxy_and_no_proxy(
+    push_image: str, auth_registries, tmp_path
+) -> None:
+    first, _ = auth_registries
+    proxy = ConnectProxy()
+    try:
+        environ = clean_environment(tmp_path, **env_pair(first, ALICE), HTTPS_PROXY=proxy.url, NO_PROXY="")
+        environ.update(https_proxy=proxy.url, no_proxy="")
+        done = push(environ, f"{first.address}/proxied")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert proxy.targets and set(proxy.targets) == {first.address}  # read-back and SBOM went through the proxy
+        proxy.targets.clear()
+        environ.update(NO_PROXY="registry.test", no_proxy="registry.test")
+        again = push(environ, f"{first.address}/proxied")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "already verified at" in again.stdout and proxy.targets == []
+    finally:
+        proxy.close()
 
 
 def test_no_password_in_any_output_log_or_build_file(push_image: str, auth_registries, tmp_path: Path) -> None:
