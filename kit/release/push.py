@@ -184,6 +184,11 @@ def open_clients(
     docker_client: docker.DockerClient, hosts: list[str], environ: Mapping[str, str]
 ) -> dict[str, RegistryClient]:
     info = docker_client.info()
+    if len(hosts) > 1 and environ.get("REGISTRY_USERNAME"):
+        console.print(
+            "push: REGISTRY_USERNAME/REGISTRY_PASSWORD go to no registry when there are several; set "
+            "REGISTRY_USERNAME_<HOST>/REGISTRY_PASSWORD_<HOST> per registry (HOST upper-case, other characters _)"
+        )
     clients = {}
     for host in hosts:
         credential = credentials.resolve(host, single_host=len(hosts) == 1, environ=environ)
