@@ -20,7 +20,7 @@ help:
 	@echo "make lint    ruff on the code"
 	@echo "make lock    re-resolve the scoring runtime's hashed lock for every base profile"
 	@echo "make render  write build/<name>/ (Dockerfile + context) for IMAGES=... or NAME=..."
-	@echo "make push    push tested images: REGISTRY=host[:port][/ns] [REGISTRY2=...]"
+	@echo "make push    push tested images: REGISTRY=host[:port][/ns] [REGISTRY2=...] [DRY_RUN=1] [OVERWRITE=1]"
 	@echo "make run     run one image locally: IMAGE=name [PORT=5001]"
 	@echo "make manifests  Kubernetes/KServe/Azure ML files in build/<name>/deploy/ [IMAGES=...] [REGISTRY=...]"
 	@echo "make rehearse   IMAGE=name: 3 replicas behind HAProxy, rolling replacement under load [REPLICAS=3]"
@@ -50,7 +50,8 @@ render: venv
 	BASE=$(BASE) $(PY) build.py render $(or $(IMAGES),$(NAME))
 
 push: engine
-	$(PY) build.py push $(IMAGES) $(if $(REGISTRY),--registry "$(REGISTRY)") $(if $(REGISTRY2),--registry "$(REGISTRY2)")
+	$(PY) build.py push $(IMAGES) $(if $(REGISTRY),--registry "$(REGISTRY)") $(if $(REGISTRY2),--registry "$(REGISTRY2)") \
+	  $(if $(DRY_RUN),--dry-run) $(if $(OVERWRITE),--overwrite)
 
 run: engine
 	@test -n "$(IMAGE)" || { echo "usage: make run IMAGE=name [PORT=5001]"; exit 2; }

@@ -82,16 +82,17 @@ def command_push(arguments: argparse.Namespace) -> Result:
     requested = [registry for registry in arguments.registry if registry]
     # REGISTRY=... wins; otherwise each image's own `registries:` from image.yaml.
     targets = {spec.name: requested or spec.registries for spec in specs}
-    pushed = push_images(client(), targets)
+    pushed, plan = push_images(client(), targets, overwrite=arguments.overwrite, dry_run=arguments.dry_run)
     for item in pushed:
-        console.print(f"pushed {item.reference} {item.digest}")
-    return 0, {"pushed": [{"reference": item.reference, "digest": item.digest} for item in pushed]}
+        console.print(f"{'verified' if item.skipped else 'pushed'} {item.reference} {item.digest}")
+    document = [{"reference": item.reference, "digest": item.digest, "skipped": item.skipped} for item in pushed]
+    return 0, {"pushed": document, **({"plan": plan} if arguments.dry_run else {})}
 
 
 def command_manifests(arguments: argparse.Namespace) -> Result:
     from kit.deploy.manifests import write_manifests
     from kit.pipeline import image_folders
-    from kit.release.push import check_registry
+    from kit.release.push import check_registry, sboms_on_record
     from kit.spec.image import load_spec
 
     registry = check_registry(arguments.registry) if arguments.registry else ""
@@ -100,6 +101,8 @@ def command_manifests(arguments: argparse.Namespace) -> Result:
         spec = load_spec(folder)
         written[spec.name] = str(write_manifests(spec, registry))
         console.print(f"manifests: {spec.name} -> {written[spec.name]}")
+        for subject, artifact in sboms_on_record(spec.name).items():
+            console.print(f"manifests: {spec.name}: SBOM attached to {subject} as {artifact}")
     return 0, {"manifests": written}
 
 
@@ -165,6 +168,8 @@ def parser() -> argparse.ArgumentParser:
     push = commands.add_parser("push", help="push tested images to one or more registries and verify digests")
     push.add_argument("names", nargs="*", help="image names (default: all)")
     push.add_argument("--registry", action="append", default=[], help="host[:port][/namespace]; repeatable")
+    push.add_argument("--dry-run", action="store_true", help="show, per registry, the credential source; push nothing")
+    push.add_argument("--overwrite", action="store_true", help="replace a tag that names another image in a registry")
     manifests = commands.add_parser("manifests", help="write build/<name>/deploy/ (Kubernetes, KServe, Azure ML)")
     manifests.add_argument("names", nargs="*", help="image names (default: all)")
     manifests.add_argument("--registry", default=os.environ.get("REGISTRY", ""), help="host[:port][/namespace]")

@@ -26,6 +26,7 @@ class TestedRecord:
     tags: list[str]
     revision: str
     digests: dict[str, str] = field(default_factory=dict)  # registry reference -> digest, filled by push
+    sboms: dict[str, str] = field(default_factory=dict)  # repository@digest -> attached SBOM artifact's digest
     # The base the image was built from, by digest or image id (kit/base/identity.py).
     base: str = ""
     format: int = RECORD_FORMAT
@@ -47,10 +48,8 @@ class TestedRecord:
                 f"{path}: a tested record of format {data.get('format', 1)}, not {RECORD_FORMAT} (from an older kit);"
                 f" rebuild: make build IMAGES={name}"
             )
-        return cls(
-            data["image_id"], list(data["tags"]), data.get("revision", ""), dict(data.get("digests", {})),
-            data.get("base", ""),
-        )  # fmt: skip
+        digests, sboms = dict(data.get("digests", {})), dict(data.get("sboms", {}))
+        return cls(data["image_id"], list(data["tags"]), data.get("revision", ""), digests, sboms, data.get("base", ""))
 
 
 def record_path(name: str) -> Path:

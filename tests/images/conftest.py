@@ -16,6 +16,7 @@ from kit.context.render import BUILD_DIR
 from kit.docker.containers import free_port, http_status
 from kit.pipeline import ImageOutcome, build_all
 from kit.release.local_run import has_default_bridge
+from tests.images.registry_servers import CertificateAuthority, TlsRegistry
 
 EXAMPLE = "mlp-classifier"
 
@@ -109,3 +110,47 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
         yield server
     finally:
         server.stop()
+
+
+# Registries as users meet them (TLS with a private CA, htpasswd auth): see tests/images/registry_servers.py.
+PUSH_IMAGE = "push-check"  # one small tested image (a copy of mlp-classifier) for every registry test
+REGISTRY_USERS = {"alice": "pw-alice-5e1d07c3", "bob": "pw-bob-8a44f0b2"}  # planted: searched for in every output
+
+
+@pytest.fixture(scope="session")
+def push_image(docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The folder of `push-check`: mlp-classifier built and smoke-tested under its own name (on a shared engine other
+    runs retag the examples)."""
+    from tests.images.test_examples import copy_example
+
+    folder = copy_example(tmp_path_factory.mktemp("push-image"), PUSH_IMAGE)
+    outcome = build_all(docker_client, [str(folder)], "cpu")[0]
+    assert not outcome.error, outcome.error
+    yield str(folder)
+    for image in docker_client.images.list():
+        for tag in image.tags:
+            if tag.startswith(f"{PUSH_IMAGE}:") or f"/{PUSH_IMAGE}:" in tag:
+                docker_client.images.remove(tag, noprune=True)
+
+
+@pytest.fixture(scope="session")
+def certificate_authority(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
+    return CertificateAuthority(tmp_path_factory.mktemp("private-ca"))
+
+
+@pytest.fixture(scope="session")
+def auth_registries(
+    certificate_authority: CertificateAuthority, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TlsRegistry, TlsRegistry]]:
+    """Two TLS registries the engine trusts through certs.d: alice may push to the first, bob to the second."""
+    first = TlsRegistry(
+        tmp_path_factory.mktemp("registry-a"), certificate_authority, {"alice": REGISTRY_USERS["alice"]}
+    )
+    second = TlsRegistry(tmp_path_factory.mktemp("registry-b"), certificate_authority, {"bob": REGISTRY_USERS["bob"]})
+    try:
+        for registry in (first, second):
+            registry.trust()
+        yield first, second
+    finally:
+        first.close()
+        second.close()

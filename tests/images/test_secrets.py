@@ -16,11 +16,12 @@ import yaml
 
 from kit import PROJECT_ROOT
 from kit.context.render import BUILD_DIR
-from tests.images.conftest import Registry
+from tests.images.conftest import REGISTRY_USERS
+from tests.images.registry_servers import TlsRegistry
 
 pytestmark = pytest.mark.docker
 SECRETS = {
-    "REGISTRY_PASSWORD": "pw-7f3a9c1e-registry",
+    "REGISTRY_PASSWORD": REGISTRY_USERS["alice"],  # the real password of the TLS + htpasswd registry pushed to
     "BUILD_SECRET_TOKEN": "tok-5d2b8e44-build",
     "docker-config": "cfg-91c0ffee-docker",
 }
@@ -46,8 +47,9 @@ def image_bytes_contain(docker_client, image: str, needles: list[bytes]) -> list
 
 
 def test_secrets_never_reach_image_history_labels_files_or_logs(
-    built_examples, registry: Registry, docker_client, tmp_path: Path
+    auth_registries: tuple[TlsRegistry, TlsRegistry], docker_client, tmp_path: Path
 ) -> None:
+    registry = auth_registries[0]
     folder = tmp_path / "secret-check"
     shutil.copytree(PROJECT_ROOT / "images" / "mlp-classifier", folder)
     spec = yaml.safe_load((folder / "image.yaml").read_text())
@@ -60,7 +62,7 @@ def test_secrets_never_reach_image_history_labels_files_or_logs(
     env = {
         **os.environ,
         "DOCKER_CONFIG": str(docker_config),
-        "REGISTRY_USERNAME": "kit",
+        "REGISTRY_USERNAME": "alice",
         "REGISTRY_PASSWORD": SECRETS["REGISTRY_PASSWORD"],
         "BUILD_SECRET_TOKEN": SECRETS["BUILD_SECRET_TOKEN"],
     }
@@ -73,6 +75,7 @@ def test_secrets_never_reach_image_history_labels_files_or_logs(
         needles = [value.encode() for value in SECRETS.values()] + [auth.encode()]
         outputs = (built.stdout + built.stderr + pushed.stdout + pushed.stderr).encode()
         assert not [needle for needle in needles if needle in outputs]
+        assert not [needle for needle in needles if needle in registry.log.read_bytes()]  # the registry's own log
         image = docker_client.images.get("secret-check:1.0.0")
         history = json.dumps(image.history()).encode()
         labels = json.dumps(image.labels).encode()
