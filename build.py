@@ -13,6 +13,7 @@ from docker.errors import DockerException
 
 from kit.errors import ExitCode, KitError
 from kit.progress import configure_console, console
+from scoring import settings
 
 # What a verb hands back for --json (one document on stdout; logs go to stderr).
 Result = tuple[int, dict[str, Any]]
@@ -129,7 +130,7 @@ def command_run(arguments: argparse.Namespace) -> Result:
     from kit.spec.image import load_spec
 
     spec = load_spec(image_folders([arguments.image])[0])
-    run_locally(client(), f"{spec.name}:{spec.version}", arguments.port or 5001)
+    run_locally(client(), f"{spec.name}:{spec.version}", arguments.port or settings.default("SERVER_PORT"))
     return 0, {"image": f"{spec.name}:{spec.version}"}
 
 

@@ -35,7 +35,7 @@ limit_request_field_size = _settings.max_header_bytes
 preload_app = False  # init() and every Triton client must be created after fork
 accesslog = None
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+loglevel = _settings.log_level
 proc_name = "scoring"
 control_socket_disable = True  # gunicorn >= 27 would open a control socket in $HOME
 

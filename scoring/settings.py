@@ -1,12 +1,19 @@
-"""Runtime settings from the environment (Azure ML names where they exist); bad values fail with the variable's name."""
+"""Every runtime setting, declared once: its environment variable, type, default and meaning.
+
+The scoring runtime parses its environment from this table (Settings.from_env), the host side reads its defaults
+from it (templates, manifests, the smoke test, `make run`) and validates image.yaml's `environment:` against it
+before any build, and docs/settings.md is generated from it (`python -m scoring.settings > docs/settings.md`; a
+test fails when they differ). Azure ML's names are used where they exist. Imports nothing heavy: the host imports it.
+"""
 
 from __future__ import annotations
 
 import os
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from scoring import triton_options
 
@@ -15,140 +22,231 @@ class SettingsError(ValueError):
     pass
 
 
-def _integer(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not an integer; set it to a whole number or unset it") from None
-    if value < minimum:
-        raise SettingsError(f"{name}={value} must be >= {minimum}")
-    return value
+@dataclass(frozen=True)
+class Declared:
+    """One setting: `kind` is int, text, choice, flag (0/1), words (shell-split) or micros (whole microseconds or
+    off)."""
+
+    env: str
+    field: str
+    kind: str
+    default: Any
+    meaning: str
+    minimum: int = 0
+    choices: tuple[str, ...] = ()
+
+    def parse(self, env: Mapping[str, str]) -> Any:
+        raw = str(env.get(self.env, "")).strip()
+        if self.kind == "text":
+            return raw or self.default
+        if self.kind == "words":
+            return tuple(shlex.split(raw))
+        if self.kind in ("choice", "flag"):
+            value = raw or str(self.default)
+            choices = self.choices or ("0", "1")
+            if value not in choices:
+                raise SettingsError(f"{self.env}={value!r} is not one of {', '.join(choices)}")
+            return value == "1" if self.kind == "flag" else value
+        if self.kind == "micros" and raw.lower() in ("off", "false", "no", "none"):
+            return None
+        if not raw:
+            return self.default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{self.env}={raw!r} is not an integer; set it to a whole number or unset it") from None
+        if value < self.minimum:
+            raise SettingsError(f"{self.env}={value} must be >= {self.minimum}")
+        return value
 
 
-def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = env.get(name, "").strip() or default
-    if value not in choices:
-        raise SettingsError(f"{name}={value!r} is not one of {', '.join(choices)}")
-    return value
+def _int(env: str, field: str, default: int, meaning: str, minimum: int = 1) -> Declared:
+    return Declared(env, field, "int", default, meaning, minimum=minimum)
 
 
+DECLARED: tuple[Declared, ...] = (
+    # Where things are (Azure ML's names).
+    Declared("AML_APP_ROOT", "app_root", "text", "", "folder of the entry script and its modules (the working dir)"),
+    Declared("AZUREML_ENTRY_SCRIPT", "entry_script", "text", "score.py", "entry script, relative to AML_APP_ROOT"),
+    Declared("AZUREML_MODEL_DIR", "model_dir", "text", "", "registered model folder(s); AML_APP_ROOT when empty"),
+    Declared("TRITON_MODEL_REPOSITORY", "triton_model_repository", "text", "triton",
+             "Triton's model repository; a relative path lies under AZUREML_MODEL_DIR"),
+    # The scoring port.
+    Declared("SERVER_HOST", "server_host", "text", "0.0.0.0", "address the scoring app listens on"),
+    _int("SERVER_PORT", "server_port", 5001, "the scoring port (Azure ML's)"),
+    Declared("SCORING_UNIX_SOCKET", "unix_socket", "text", "", "a second listener on this unix socket path"),
+    Declared("SCORING_API_KEY", "api_key", "text", "", "bearer key required on /score when set"),
+    # Workers.
+    _int("WORKER_COUNT", "worker_count", 1, "Gunicorn workers (one gevent worker keeps many requests in flight)"),
+    Declared("WORKER_CLASS", "worker_class", "choice", "gevent_pywsgi", "Gunicorn worker class",
+             choices=("gevent_pywsgi", "gevent", "gthread", "sync")),
+    _int("WORKER_CONNECTIONS", "worker_connections", 10_000, "connections per gevent worker"),
+    _int("WORKER_THREADS", "worker_threads", 32, "threads per gthread worker"),
+    _int("WORKER_TIMEOUT", "worker_timeout_s", 300, "seconds a silent worker lives before Gunicorn restarts it"),
+    _int("GRACEFUL_TIMEOUT", "graceful_timeout_s", 8, "seconds Gunicorn drains on SIGTERM"),
+    _int("DRAIN_DELAY", "drain_delay_s", 0, "seconds between SIGTERM (/ready turns 503) and the drain", minimum=0),
+    _int("WORKER_MEMORY_LIMIT_MB", "worker_memory_limit_mb", 0, "recycle a worker above this RSS (0: never)",
+         minimum=0),
+    # Requests.
+    _int("SCORING_TIMEOUT_MS", "scoring_timeout_ms", 60_000, "milliseconds run() may take (504 after)"),
+    _int("MAX_REQUEST_BYTES", "max_request_bytes", 100 * 2**20, "largest request body (413 above)"),
+    Declared("SCORING_DEBUG_ERRORS", "debug_errors", "flag", "0", "1: exception text and traceback in 500 answers"),
+    # Hostile-client protections of the scoring port (docs/hostile-clients.md).
+    _int("CLIENT_HEADER_TIMEOUT", "client_header_timeout_s", 10, "seconds a client may take to send its headers"),
+    _int("CLIENT_BODY_TIMEOUT", "client_body_timeout_s", 20, "seconds a client may take to send its body"),
+    _int("CLIENT_BODY_MIN_RATE", "client_body_min_rate", 64 * 1024, "slowest body rate allowed, bytes per second"),
+    _int("KEEPALIVE_TIMEOUT", "keepalive_timeout_s", 20, "seconds an idle keep-alive connection stays open"),
+    _int("MAX_REQUEST_LINE_BYTES", "max_request_line_bytes", 8192, "longest request line", minimum=64),
+    _int("MAX_HEADER_BYTES", "max_header_bytes", 32 * 1024, "largest header block", minimum=1024),
+    _int("MAX_HEADER_COUNT", "max_header_count", 100, "most header fields", minimum=8),
+    # Triton inside the image.
+    Declared("TRITON_RELEASE", "triton_release", "choice", triton_options.newest(),
+             "Triton release of the base (set by the image): picks its option table",
+             choices=tuple(triton_options.releases())),
+    _int("TRITON_HTTP_PORT", "triton_http_port", 8000, "Triton's HTTP port inside the container"),
+    _int("TRITON_METRICS_PORT", "triton_metrics_port", 8002, "Triton's metrics port (re-exported on /metrics)"),
+    Declared("TRITON_URL", "triton_url", "text", "", "Triton's address; 127.0.0.1:TRITON_HTTP_PORT when empty"),
+    Declared("TRITON_ARGS", "triton_args", "words", (), "extra tritonserver options (checked against its release)"),
+    Declared("TRITON_LOCALHOST_ONLY", "triton_localhost_only", "flag", "1",
+             "1: Triton's ports stay on loopback where its release can bind there"),
+    _int("TRITON_READY_TIMEOUT", "triton_ready_timeout_s", 300, "seconds Triton may take to load its models"),
+    _int("TRITON_CONNECTIONS", "triton_connections", 64, "pooled HTTP connections to Triton per worker"),
+    Declared("TRITON_COALESCE_US", "triton_coalesce_us", "micros", 0,
+             "microseconds a call waits to be joined with concurrent ones (off: never joined)"),
+    _int("TRITON_COALESCE_STRAIGHT", "triton_coalesce_straight", 2, "calls per model in flight before joining"),
+    # Logs.
+    Declared("LOG_FORMAT", "log_format", "choice", "text", "text, or json lines with the request id",
+             choices=("text", "json")),
+    Declared("LOG_LEVEL", "log_level", "choice", "info", "Gunicorn's log level",
+             choices=("debug", "info", "warning", "error", "critical")),
+    Declared("SERVER_VERSION_LOG_RESPONSE_ENABLED", "server_version_enabled", "choice", "true",
+             "send x-ms-server-version (Azure ML's switch)", choices=("true", "false")),
+    Declared("HTTP_X_MS_SERVER_VERSION", "server_version_text", "text", "", "the x-ms-server-version value"),
+)  # fmt: skip
+BY_ENV = {declared.env: declared for declared in DECLARED}
 RUNTIME_VERSION = "triton-kit-scoring/1"
+
+
+def default(env_name: str) -> Any:
+    """A setting's declared default (the host side reads ports and timeouts here)."""
+    return BY_ENV[env_name].default
+
+
+def defaults() -> dict[str, Any]:
+    return {declared.env: declared.default for declared in DECLARED}
+
+
+def value(env_name: str, env: Mapping[str, str] | None = None) -> Any:
+    """One setting, parsed from `env` (the process environment by default)."""
+    return BY_ENV[env_name].parse(os.environ if env is None else env)
+
+
+def problems(environment: Mapping[str, Any]) -> list[str]:
+    """What is wrong with these values of declared settings (for image.yaml's `environment:` before a build)."""
+    found = []
+    for name, raw in environment.items():
+        if name in BY_ENV:
+            try:
+                BY_ENV[name].parse({name: str(raw)})
+            except SettingsError as error:
+                found.append(str(error))
+    return found
 
 
 def server_version(env: Mapping[str, str]) -> str:
     """x-ms-server-version, on by default as Azure ML's server has it (which sends azmlinfsrv/<its version>)."""
-    if env.get("SERVER_VERSION_LOG_RESPONSE_ENABLED", "true").strip().lower() != "true":
+    if value("SERVER_VERSION_LOG_RESPONSE_ENABLED", env) != "true":
         return ""
-    return env.get("HTTP_X_MS_SERVER_VERSION") or RUNTIME_VERSION
+    return value("HTTP_X_MS_SERVER_VERSION", env) or RUNTIME_VERSION
 
 
 @dataclass(frozen=True)
 class Settings:
+    """The parsed settings; field names follow DECLARED, with paths resolved and derived values filled in."""
+
     app_root: Path
     entry_script: Path
     model_dir: Path
+    triton_model_repository: Path
     server_host: str
     server_port: int
+    unix_socket: str
+    api_key: str
     worker_count: int
     worker_class: str
     worker_connections: int
     worker_threads: int
     worker_timeout_s: int
     graceful_timeout_s: int
+    drain_delay_s: int
+    worker_memory_limit_mb: int
     scoring_timeout_ms: int
     max_request_bytes: int
-    triton_url: str
-    triton_http_port: int
-    triton_model_repository: Path
-    triton_args: tuple[str, ...]
-    # The Triton release the base carries (TRITON_RELEASE, set by the image): picks its option table.
+    debug_errors: bool
+    client_header_timeout_s: int
+    client_body_timeout_s: int
+    client_body_min_rate: int
+    keepalive_timeout_s: int
+    max_request_line_bytes: int
+    max_header_bytes: int
+    max_header_count: int
     triton_release: str
+    triton_http_port: int
+    triton_metrics_port: int
+    triton_url: str
+    triton_args: tuple[str, ...]
+    triton_localhost_only: bool
     triton_ready_timeout_s: int
     triton_connections: int
+    triton_coalesce_us: int | None
+    triton_coalesce_straight: int
+    log_format: str
+    log_level: str
+    # Sent as x-ms-server-version ("" when switched off).
+    server_version: str
     swagger_file: Path | None
-    # Bearer key required on /score when set (liveness, readiness and metrics stay open).
-    api_key: str = field(default="", repr=False)
-    # Bind Triton's HTTP, gRPC and metrics ports to 127.0.0.1 so only the scoring port is reachable from outside.
-    triton_localhost_only: bool = True
-    # Exception type, text and traceback in 500 answers (off by default: Azure ML answers a generic message).
-    debug_errors: bool = False
-    # Sent as x-ms-server-version (HTTP_X_MS_SERVER_VERSION, SERVER_VERSION_LOG_RESPONSE_ENABLED as on Azure ML).
-    server_version: str = ""
-    # A second listener on a unix socket (a folder mounted from the host), for containers with network_mode=none.
-    unix_socket: str = ""
-    # Hostile-client protections of the scoring port (scoring/server.py; README "Hostile clients").
-    client_header_timeout_s: int = 10
-    client_body_timeout_s: int = 20
-    client_body_min_rate: int = 64 * 1024
-    keepalive_timeout_s: int = 20
-    max_request_line_bytes: int = 8192
-    max_header_bytes: int = 32 * 1024
-    max_header_count: int = 100
-    worker_memory_limit_mb: int = 0
-    # Triton's Prometheus port (loopback with TRITON_LOCALHOST_ONLY); the scoring /metrics re-exports its metrics.
-    triton_metrics_port: int = 8002
-    # "text" or "json" (JSON lines with the request id on every line logged while a request is handled).
-    log_format: str = "text"
-    # Seconds between SIGTERM (readiness turns 503 at once) and the start of Gunicorn's drain, so load balancers
-    # stop sending new requests before the port closes.
-    drain_delay_s: int = 0
+
+    def __repr__(self) -> str:  # the API key never reaches a log
+        return f"Settings(server_port={self.server_port}, worker_count={self.worker_count}, ...)"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        app_root = Path(env.get("AML_APP_ROOT") or os.getcwd())
-        entry_script = app_root / (env.get("AZUREML_ENTRY_SCRIPT") or "score.py")
-        model_dir = Path(env.get("AZUREML_MODEL_DIR") or app_root)
-        triton_port = _integer(env, "TRITON_HTTP_PORT", 8000, minimum=1)
-        # A relative repository lies under AZUREML_MODEL_DIR, so it follows the directory the platform sets.
-        repository = model_dir / (env.get("TRITON_MODEL_REPOSITORY") or "triton")
+        parsed = {declared.field: declared.parse(env) for declared in DECLARED}
+        app_root = Path(parsed["app_root"] or os.getcwd())
+        model_dir = Path(parsed["model_dir"]) if parsed["model_dir"] else app_root
         swagger = app_root / "swagger.json"
-        return cls(
+        parsed.update(
             app_root=app_root,
-            entry_script=entry_script,
+            entry_script=app_root / parsed["entry_script"],
             model_dir=model_dir,
-            server_host=env.get("SERVER_HOST") or "0.0.0.0",
-            server_port=_integer(env, "SERVER_PORT", 5001, minimum=1),
-            worker_count=_integer(env, "WORKER_COUNT", 1, minimum=1),
-            worker_class=_choice(env, "WORKER_CLASS", "gevent_pywsgi", ("gevent_pywsgi", "gevent", "gthread", "sync")),
-            worker_connections=_integer(env, "WORKER_CONNECTIONS", 10_000, minimum=1),
-            worker_threads=_integer(env, "WORKER_THREADS", 32, minimum=1),
-            worker_timeout_s=_integer(env, "WORKER_TIMEOUT", 300, minimum=1),
-            graceful_timeout_s=_integer(env, "GRACEFUL_TIMEOUT", 8, minimum=1),
-            scoring_timeout_ms=_integer(env, "SCORING_TIMEOUT_MS", 60_000, minimum=1),
-            max_request_bytes=_integer(env, "MAX_REQUEST_BYTES", 100 * 2**20, minimum=1),
-            triton_url=env.get("TRITON_URL") or f"127.0.0.1:{triton_port}",
-            triton_http_port=triton_port,
-            triton_model_repository=repository,
-            triton_args=tuple(shlex.split(env.get("TRITON_ARGS", ""))),
-            triton_release=_choice(env, "TRITON_RELEASE", triton_options.newest(), tuple(triton_options.releases())),
-            triton_ready_timeout_s=_integer(env, "TRITON_READY_TIMEOUT", 300, minimum=1),
-            triton_connections=_integer(env, "TRITON_CONNECTIONS", 64, minimum=1),
-            swagger_file=swagger if swagger.is_file() else None,
-            api_key=env.get("SCORING_API_KEY", ""),
-            triton_localhost_only=_choice(env, "TRITON_LOCALHOST_ONLY", "1", ("0", "1")) == "1",
-            debug_errors=_choice(env, "SCORING_DEBUG_ERRORS", "0", ("0", "1")) == "1",
+            # A relative repository lies under AZUREML_MODEL_DIR, so it follows the directory the platform sets.
+            triton_model_repository=model_dir / parsed["triton_model_repository"],
+            triton_url=parsed["triton_url"] or f"127.0.0.1:{parsed['triton_http_port']}",
             server_version=server_version(env),
-            unix_socket=env.get("SCORING_UNIX_SOCKET", ""),
-            **_client_limits(env),
-            triton_metrics_port=_integer(env, "TRITON_METRICS_PORT", 8002, minimum=1),
-            log_format=_choice(env, "LOG_FORMAT", "text", ("text", "json")),
-            drain_delay_s=_integer(env, "DRAIN_DELAY", 0),
+            swagger_file=swagger if swagger.is_file() else None,
         )
+        names = {item.name for item in fields(cls)}
+        return cls(**{name: item for name, item in parsed.items() if name in names})
 
 
-def _client_limits(env: Mapping[str, str]) -> dict[str, int]:
-    """The hostile-client block: timeouts in seconds, sizes in bytes, the body rate in bytes per second."""
-    return {
-        "client_header_timeout_s": _integer(env, "CLIENT_HEADER_TIMEOUT", 10, minimum=1),
-        "client_body_timeout_s": _integer(env, "CLIENT_BODY_TIMEOUT", 20, minimum=1),
-        "client_body_min_rate": _integer(env, "CLIENT_BODY_MIN_RATE", 64 * 1024, minimum=1),
-        "keepalive_timeout_s": _integer(env, "KEEPALIVE_TIMEOUT", 20, minimum=1),
-        "max_request_line_bytes": _integer(env, "MAX_REQUEST_LINE_BYTES", 8192, minimum=64),
-        "max_header_bytes": _integer(env, "MAX_HEADER_BYTES", 32 * 1024, minimum=1024),
-        "max_header_count": _integer(env, "MAX_HEADER_COUNT", 100, minimum=8),
-        "worker_memory_limit_mb": _integer(env, "WORKER_MEMORY_LIMIT_MB", 0, minimum=0),
-    }
+def markdown_table() -> str:
+    """docs/settings.md: the settings reference, generated from DECLARED."""
+    lines = [
+        "# Settings (environment variables)",
+        "",
+        "Generated from `scoring/settings.py` by `python -m scoring.settings > docs/settings.md`; do not edit by hand.",
+        "Set them in image.yaml's `environment:` (checked before any build), in a deployment, or with `docker run -e`.",
+        "",
+        "| variable | type | default | meaning |",
+        "| --- | --- | --- | --- |",
+    ]
+    for declared in DECLARED:
+        kind = {"choice": " \\| ".join(declared.choices), "flag": "0 \\| 1"}.get(declared.kind, declared.kind)
+        shown = declared.default if declared.default not in ("", ()) else "(empty)"
+        lines.append(f"| `{declared.env}` | {kind} | `{shown}` | {declared.meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")

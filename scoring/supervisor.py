@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 
-from scoring import drain, triton_options
+from scoring import drain, settings, triton_options
 from scoring.logs import json_line, relay_as_json
 from scoring.readiness import TritonReadiness
 from scoring.settings import Settings, SettingsError
@@ -33,7 +33,11 @@ TRITON_STOP_GRACE_S = 15.0
 
 
 def say(text: str) -> None:
-    line = json_line("supervisor", text) if os.environ.get("LOG_FORMAT") == "json" else f"supervisor: {text}"
+    try:
+        json_format = settings.value("LOG_FORMAT") == "json"
+    except SettingsError:  # reported once, as a bad setting, by main()
+        json_format = False
+    line = json_line("supervisor", text) if json_format else f"supervisor: {text}"
     print(line, file=sys.stderr, flush=True)
 
 

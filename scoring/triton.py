@@ -25,6 +25,7 @@ import orjson
 import tritonclient.http as triton_http
 from tritonclient.utils import InferenceServerException, np_to_triton_dtype, triton_to_np_dtype
 
+from scoring import settings
 from scoring.coalesce import Coalescer, Output, Tensor
 from scoring.triton_wire import WireClient
 
@@ -33,37 +34,24 @@ SEED_URLS = ("localhost:8000", "127.0.0.1:8000")
 
 def triton_url(requested: str | None = None) -> str:
     """TRITON_URL wins over the conventional localhost:8000 that Azure ML scripts hard-code."""
-    configured = os.environ.get("TRITON_URL")
+    configured = settings.value("TRITON_URL")
     if requested and (requested not in SEED_URLS or not configured):
         return requested
-    return configured or "127.0.0.1:8000"
+    return configured or f"127.0.0.1:{settings.value('TRITON_HTTP_PORT')}"
 
 
 def default_connections() -> int:
-    return int(os.environ.get("TRITON_CONNECTIONS", "64"))
-
-
-DEFAULT_COALESCE_US = 0  # joined calls leave at the next turn of the event loop; measured in the README
-DEFAULT_STRAIGHT = 2  # requests per model in flight before calls are joined
+    return int(settings.value("TRITON_CONNECTIONS"))
 
 
 def coalesce_window_s() -> float | None:
-    """TRITON_COALESCE_US: the most a call waits to be joined with others; "off" sends every call on its own."""
-    raw = os.environ.get("TRITON_COALESCE_US", "").strip().lower()
-    if raw in ("off", "false", "no", "none"):
-        return None
-    if not raw:
-        return DEFAULT_COALESCE_US / 1e6
-    if not raw.isdigit():
-        raise ValueError(f"TRITON_COALESCE_US={raw!r} is not a whole number of microseconds; use e.g. 2000 or off")
-    return int(raw) / 1e6
+    """TRITON_COALESCE_US: the most a call waits to be joined with others; None sends every call on its own."""
+    micros = settings.value("TRITON_COALESCE_US")
+    return None if micros is None else micros / 1e6
 
 
 def coalesce_straight() -> int:
-    raw = os.environ.get("TRITON_COALESCE_STRAIGHT", "").strip() or str(DEFAULT_STRAIGHT)
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"TRITON_COALESCE_STRAIGHT={raw!r} must be a whole number >= 1 (requests in flight)")
-    return int(raw)
+    return int(settings.value("TRITON_COALESCE_STRAIGHT"))
 
 
 def gevent_patched() -> bool:

@@ -15,13 +15,11 @@ from kit.context.templates import render, render_image_dockerfile
 from kit.docker.isolated import SOCKET_DIR, SOCKET_NAME
 from kit.spec.bases import BaseProfile
 from kit.spec.image import SPEC_FILE, ImageSpec
-from kit.spec.model_folders import MODELS_ROOT, context_placement, model_dir, repository_in_model_dir
+from kit.spec.model_folders import MODELS_ROOT, context_placement, model_locations
 
 BUILD_DIR = PROJECT_ROOT / "build"
 SCORING_PACKAGE = PROJECT_ROOT / "scoring"
 SKIPPED = ("__pycache__", ".pytest_cache")
-# Images without registered model folders: the kit's own layout, triton/ copied to LEGACY_MODEL_DIR/triton.
-LEGACY_MODEL_DIR = "/var/azureml-models"
 
 
 @dataclass(frozen=True)
@@ -70,17 +68,6 @@ def template_source(inputs: ImageInputs) -> str:
     if inputs.spec.dockerfile_template is None:
         return kit_template
     return f"{inputs.folder.name}/{inputs.spec.dockerfile_template} (extending {kit_template})"
-
-
-def model_locations(spec: ImageSpec) -> dict[str, str]:
-    """AZUREML_MODEL_DIR and TRITON_MODEL_REPOSITORY (relative to it when the models are registered folders)."""
-    if not spec.models:
-        return {"model_dir": LEGACY_MODEL_DIR, "triton_repository": f"{LEGACY_MODEL_DIR}/triton"}
-    assert spec.model_repository is not None, "load_spec resolves the repository"
-    return {
-        "model_dir": model_dir(spec.models),
-        "triton_repository": repository_in_model_dir(spec.models, spec.model_repository),
-    }
 
 
 def dockerfile_text(inputs: ImageInputs) -> str:

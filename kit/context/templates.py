@@ -13,6 +13,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 
 from kit import PROJECT_ROOT
 from kit.errors import KitError
+from scoring import layout, settings
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 IMAGE_DOCKERFILE = "image/Dockerfile.j2"
@@ -43,6 +44,8 @@ def make_environment(image_folder: Path | None = None) -> Environment:
         autoescape=False,  # Dockerfiles and YAML, not HTML
     )
     created.filters["docker_env_value"] = docker_env_value
+    # The runtime's declared defaults and the in-image layout, so no template writes a port, a path or a uid.
+    created.globals.update(defaults=settings.defaults(), layout=layout.as_template_values())
     return created
 
 

@@ -12,12 +12,9 @@ from kit.context.render import BUILD_DIR
 from kit.context.templates import render
 from kit.deploy.reference import image_reference
 from kit.spec.image import ImageSpec
+from kit.spec.model_folders import model_locations
+from scoring import settings
 
-# Defaults of the scoring runtime (scoring/settings.py); image.yaml's environment may change them.
-DEFAULT_PORT = 5001
-DEFAULT_GRACEFUL_TIMEOUT_S = 8
-DEFAULT_TRITON_READY_TIMEOUT_S = 300
-DEFAULT_SCORING_TIMEOUT_MS = 60_000
 AZUREML_MAX_REQUEST_TIMEOUT_MS = 180_000
 STARTUP_PERIOD_S = 10
 # Kubernetes keeps routing to a terminating pod for a moment: the preStop pause outlasts that before SIGTERM.
@@ -53,6 +50,8 @@ class DeployValues:
     graceful_timeout_s: int
     triton_ready_timeout_s: int
     scoring_timeout_ms: int
+    # AZUREML_MODEL_DIR and TRITON_MODEL_REPOSITORY as the image was built with them (kit/spec/model_folders.py).
+    model_locations: dict[str, str]
 
     @property
     def startup_failure_threshold(self) -> int:
@@ -80,19 +79,21 @@ class DeployValues:
         return "@sha256:" in self.image
 
 
-def integer_setting(spec: ImageSpec, name: str, default: int) -> int:
-    value = spec.environment.get(name)
-    return int(value) if value is not None and value.isdigit() else default
+def image_setting(spec: ImageSpec, name: str) -> int:
+    """A runtime setting as the image runs it: its image.yaml value (validated before the build), else the default
+    declared in scoring/settings.py."""
+    return int(settings.value(name, {name: str(spec.environment.get(name, ""))}))
 
 
 def deploy_values(spec: ImageSpec, registry: str = "") -> DeployValues:
     return DeployValues(
         spec=spec,
         image=image_reference(spec, registry),
-        port=integer_setting(spec, "SERVER_PORT", DEFAULT_PORT),
-        graceful_timeout_s=integer_setting(spec, "GRACEFUL_TIMEOUT", DEFAULT_GRACEFUL_TIMEOUT_S),
-        triton_ready_timeout_s=integer_setting(spec, "TRITON_READY_TIMEOUT", DEFAULT_TRITON_READY_TIMEOUT_S),
-        scoring_timeout_ms=integer_setting(spec, "SCORING_TIMEOUT_MS", DEFAULT_SCORING_TIMEOUT_MS),
+        port=image_setting(spec, "SERVER_PORT"),
+        graceful_timeout_s=image_setting(spec, "GRACEFUL_TIMEOUT"),
+        triton_ready_timeout_s=image_setting(spec, "TRITON_READY_TIMEOUT"),
+        scoring_timeout_ms=image_setting(spec, "SCORING_TIMEOUT_MS"),
+        model_locations=model_locations(spec),
     )
 
 

@@ -28,6 +28,7 @@ from kit.errors import KitError
 from kit.progress import console
 from kit.spec.image import ImageSpec, sample_expected, sample_request
 from kit.verify.smoke import loopback_environment
+from scoring import settings
 
 PHASES = ("before", "during", "after")
 
@@ -38,7 +39,7 @@ class RehearsalPlan:
     phase_s: float = 15.0  # steady load before and after the rollout
     rate: float = 40.0  # requests per second through the balancer
     clients: int = 4
-    ready_timeout_s: float = 300.0
+    ready_timeout_s: float = float(settings.default("TRITON_READY_TIMEOUT"))
 
 
 @dataclass

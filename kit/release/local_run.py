@@ -24,8 +24,9 @@ from kit.docker.isolated import isolated_run
 from kit.progress import console
 from kit.release.relay import LoopbackRelay
 from kit.verify.smoke import READY_TIMEOUT_S, wait_until_ready
+from scoring import settings
 
-SCORING_PORT = "5001/tcp"
+SCORING_PORT = f"{settings.default('SERVER_PORT')}/tcp"
 
 
 class StopRequested(KeyboardInterrupt):

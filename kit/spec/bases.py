@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from kit.errors import KitError
+from scoring import layout
 
 # numpy 1.x: the python backend stub of Triton 2.51 reads numpy 1.x array descriptors (numpy 2 outputs arrive empty).
 CPU_NUMPY_PIN = "numpy==1.26.4"
@@ -51,7 +52,7 @@ NGC_20_09 = BaseProfile(
     embedded=False,
     wheel_platforms=("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_27_x86_64"),
     scoring_python="standalone",
-    scoring_python_path="/opt/scoring/python/bin/python3",
+    scoring_python_path=f"{layout.STANDALONE_PYTHON_DIR}/bin/python3",
     scoring_python_version="3.11",
     base_provides=(),
 )

@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-MODELS_ROOT = "/var/azureml-app/azureml-models"
+from scoring import layout
+
+if TYPE_CHECKING:  # image.py imports this module
+    from kit.spec.image import ImageSpec
+
+MODELS_ROOT = layout.MODELS_ROOT
 REGISTERED_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
 
 
@@ -105,3 +111,14 @@ def repository_in_model_dir(models: list[ModelFolder], repository: str) -> str:
     assert model is not None, "validated: the repository lies in a model folder"
     inside = repository.removeprefix(model.path).lstrip("/")
     return "/".join(part for part in (placement(models, model), inside) if part)
+
+
+def model_locations(spec: ImageSpec) -> dict[str, str]:
+    """AZUREML_MODEL_DIR and TRITON_MODEL_REPOSITORY (relative to it when the models are registered folders)."""
+    if not spec.models:
+        return {"model_dir": layout.LEGACY_MODEL_DIR, "triton_repository": f"{layout.LEGACY_MODEL_DIR}/triton"}
+    assert spec.model_repository is not None, "load_spec resolves the repository"
+    return {
+        "model_dir": model_dir(spec.models),
+        "triton_repository": repository_in_model_dir(spec.models, spec.model_repository),
+    }

@@ -23,11 +23,12 @@ from kit.spec.bases import SHARED_NETWORK_TRITON_ARGS
 from kit.spec.image import ImageSpec, Sample, sample_expected, sample_request
 from kit.spec.samples import HeaderRegex, sample_target
 from kit.verify.transport import Target, connect, request, status_of
+from scoring import settings
 
-READY_TIMEOUT_S = 300
+READY_TIMEOUT_S = settings.default("TRITON_READY_TIMEOUT")
 # Triton binds 127.0.0.1 by default (TRITON_LOCALHOST_ONLY).
 TRITON_TEST_ARGS = " ".join(SHARED_NETWORK_TRITON_ARGS)
-TRITON_INSIDE = "http://127.0.0.1:8000/v2/health/ready"
+TRITON_INSIDE = f"http://127.0.0.1:{settings.default('TRITON_HTTP_PORT')}/v2/health/ready"
 # Triton's own metrics that the scoring app's /metrics must re-export once a sample has been scored (Triton's
 # metrics port stays inside the container).
 TRITON_METRICS = (
@@ -222,11 +223,20 @@ def missing_triton_metrics(target: Target) -> list[str]:
     return []
 
 
-def smoke_test(docker_client: docker.DockerClient, image: str, spec: ImageSpec, folder: Path) -> SmokeReport:
+def smoke_test(
+    docker_client: docker.DockerClient,
+    image: str,
+    spec: ImageSpec,
+    folder: Path,
+    environment: dict[str, str] | None = None,
+) -> SmokeReport:
+    """Health, Triton inside, every sample and Triton's metrics; `environment` adds settings as a platform would."""
     report = SmokeReport(samples_total=len(spec.samples))
     with isolated_run(f"triton-kit-smoke-{spec.name}") as isolated:
         name = f"triton-kit-smoke-{spec.name}-{isolated.socket_path.parent.name.rsplit('-', 1)[-1]}"
-        with running(docker_client, image, name=name, **isolated.options) as container:
+        options = dict(isolated.options)
+        options["environment"] = {**options.get("environment", {}), **(environment or {})}
+        with running(docker_client, image, name=name, **options) as container:
             console.print(f"smoke {spec.name}: started {name} (network none, scoring at {isolated.socket_path})")
             target = isolated.socket_path
             report.ready_seconds = wait_until_ready(container, target, READY_TIMEOUT_S)

@@ -12,6 +12,7 @@ import yaml
 
 from kit.deploy.manifests import KUBERNETES_VERSIONS
 from kit.spec.image import ImageSpec
+from kit.spec.model_folders import model_locations
 from tests.deploy.conftest import documents, tool
 
 BASE_FILES = ("deployment.yaml", "service.yaml", "hpa.yaml", "pdb.yaml", "networkpolicy.yaml")
@@ -132,7 +133,7 @@ def test_azureml_yaml_loads_with_azure_ai_ml(manifests: Path, example_spec: Imag
         "readinessRoute": ("/ready", 5001),
         "scoringRoute": ("/score", 5001),
     }
-    assert loaded["variables"]["TRITON_MODEL_REPOSITORY"] == "/var/azureml-models/triton"
+    assert loaded["variables"]["TRITON_MODEL_REPOSITORY"] == model_locations(example_spec)["triton_repository"]
     assert loaded["instances"] == example_spec.deploy.replicas
     assert loaded["request_timeout_ms"] > 60_000  # SCORING_TIMEOUT_MS's default
 

@@ -13,7 +13,7 @@ RUN /usr/bin/python3 -m pip install --no-cache-dir --disable-pip-version-check -
 
 FROM triton-kit/tritonserver-cpu:2.51.0-py3.11
 # A numeric non-root account for the processes; files stay root-owned and read-only to it. NGC images already
-# have one (triton-server, uid 1000), so it is created only where uid 1000 is free.
+# have one (triton-server, uid 1000), so it is created only where that uid is free.
 RUN id -u 1000 >/dev/null 2>&1 \
  || useradd --uid 1000 --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin scoring
 ENV AML_APP_ROOT=/var/azureml-app \
