@@ -75,8 +75,9 @@ class UniqueKeyLoader(yaml.SafeLoader):
 
 def load_yaml(text: str, name: str) -> Any:
     """The YAML document in `text`; raises TextFileError listing every duplicate key or the syntax error."""
-    loader = UniqueKeyLoader(text)
+    loader: UniqueKeyLoader | None = None
     try:
+        loader = UniqueKeyLoader(text)
         data = loader.get_single_data()
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
@@ -86,7 +87,8 @@ def load_yaml(text: str, name: str) -> Any:
     except (RecursionError, ValueError, TypeError, OverflowError) as error:
         raise TextFileError(f"{name}: not valid YAML ({type(error).__name__}); simplify the document") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if loader.duplicates:
         raise TextFileError(
             f"{name}: duplicate keys (YAML would keep only the last value):\n  "

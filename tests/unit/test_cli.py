@@ -69,3 +69,16 @@ def test_validation_errors_exit_with_the_validation_code(tmp_path: Path) -> None
     assert result.returncode == ExitCode.VALIDATION, result.stdout + result.stderr
     document = json.loads(result.stdout)
     assert document["exit_code"] == ExitCode.VALIDATION and "image.yaml" in document["error"]
+
+
+def test_usage_mistakes_have_their_own_code_and_one_json_document() -> None:
+    result = cli("--json", "no-such-verb")
+    assert result.returncode == ExitCode.USAGE
+    document = json.loads(result.stdout)
+    assert document["exit_code"] == ExitCode.USAGE and "invalid choice" in document["error"]
+    assert "Traceback" not in result.stderr
+
+
+def test_version_is_printed() -> None:
+    result = cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith("triton-kit ")
