@@ -166,11 +166,26 @@ def command_clean(_: argparse.Namespace) -> Result:
 def command_init(arguments: argparse.Namespace) -> Result:
     from pathlib import Path
 
+    folder = Path(arguments.folder)
+    if arguments.model is None:
+        from kit.adopt import adopt
+
+        adoption = adopt(folder, arguments.name)
+        console.print(f"init: wrote {folder / 'image.yaml'} beside your files")
+        for line in adoption.inferred:
+            console.print(f"  inferred {line}", markup=False, highlight=False)
+        for line in adoption.to_fill_in:
+            console.print(f"  left to fill in: {line}", markup=False, highlight=False)
+        console.print(f"next: triton-kit validate {folder}, then triton-kit build {folder}", markup=False)
+        return 0, {
+            "folder": str(folder),
+            "wrote": str(folder / "image.yaml"),
+            "inferred": adoption.inferred,
+            "to_fill_in": adoption.to_fill_in,
+        }
     from kit.scaffold import scaffold
 
-    if arguments.model is None:
-        raise KitError("init: adopting an existing folder comes next; pass --model model.onnx")
-    folder = scaffold(Path(arguments.folder), Path(arguments.model), arguments.name)
+    folder = scaffold(folder, Path(arguments.model), arguments.name)
     console.print(f"init: wrote {folder}/ (image.yaml, score.py, triton/, samples/); next: triton-kit build {folder}")
     return 0, {"folder": str(folder)}
 

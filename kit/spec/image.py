@@ -59,6 +59,16 @@ class SpecError(KitError):
     pass
 
 
+def checked_name(name: str) -> str:
+    """An image name given on the command line (init --name), checked as image.yaml's name: is."""
+    if len(name) > NAME_MAX or not NAME.match(name):
+        raise SpecError(
+            f"--name {name!r}: use lower-case letters, digits and . _ - (a Docker repository name, at most "
+            f"{NAME_MAX} characters), e.g. digits-onnx"
+        )
+    return name
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -149,7 +159,9 @@ class ImageSpec(Strict):
     )
     conda_file: str | None = Field(default=None, description="an Azure ML conda environment file; its pip: section")
     environment: dict[str, str] = Field(
-        default_factory=dict, description="ENV of the image: strings, numbers or true/false"
+        default_factory=dict,
+        description="ENV of the image: strings, numbers or true/false",
+        json_schema_extra={"additionalProperties": {"type": ["string", "number", "boolean"]}},
     )
     samples: list[Sample] = Field(min_length=1)
     registries: list[str] = Field(default_factory=list)
