@@ -10,7 +10,7 @@ import docker
 from docker.errors import ImageNotFound
 from rich.table import Table
 
-from kit import PROJECT_ROOT
+from kit import paths
 from kit.base.cpu_base import build_cpu_base
 from kit.context import standalone_python
 from kit.context.debs import check_profile, system_debs
@@ -30,7 +30,7 @@ from kit.spec.requirements import REPLACED_BY_KIT
 from kit.validation import ValidImage, validate_folders
 from kit.verify.smoke import SmokeReport, smoke_test
 
-IMAGES_DIR = PROJECT_ROOT / "images"
+IMAGES_DIR = paths.IMAGES_DIR
 
 
 @dataclass(frozen=True)

@@ -110,9 +110,10 @@ def main(argv: list[str] | None = None, prog: str = "triton-kit") -> int:
         arguments = parser(prog).parse_args(argv)
         command = arguments.command
         if arguments.output:
-            from kit.paths import OUTPUT_ENV
+            from kit import paths
 
-            os.environ[OUTPUT_ENV] = os.path.abspath(arguments.output)
+            os.environ[paths.OUTPUT_ENV] = os.path.abspath(arguments.output)
+            paths.BUILD_DIR = paths.output_dir()  # before any stage module reads it
         configure_console(plain=arguments.progress == "plain", to_stderr=arguments.json)
         code, document = run_command(arguments)
     except UsageError as error:

@@ -7,18 +7,18 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from kit import PROJECT_ROOT, __version__
+from kit import __version__
 from kit.context import standalone_python
 from kit.context.files import copy_tree, link_or_copy
 from kit.context.templates import render, render_image_dockerfile
 from kit.docker.isolated import SOCKET_DIR, SOCKET_NAME
+from kit.paths import BUILD_DIR, SCORING_DIR, SHARE_DIR
 from kit.spec.bases import BaseProfile
 from kit.spec.ignore import IgnoreRules
 from kit.spec.image import SPEC_FILE, ImageSpec
 from kit.spec.model_folders import MODELS_ROOT, context_placement, model_dir, repository_in_model_dir
 
-BUILD_DIR = PROJECT_ROOT / "build"
-SCORING_PACKAGE = PROJECT_ROOT / "scoring"
+SCORING_PACKAGE = SCORING_DIR
 # Images without registered model folders: the kit's own layout, triton/ copied to LEGACY_MODEL_DIR/triton.
 LEGACY_MODEL_DIR = "/var/azureml-models"
 
@@ -45,7 +45,10 @@ class ImageInputs:
 
 
 def git_output(*arguments: str) -> str:
-    result = subprocess.run(["git", *arguments], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    try:
+        result = subprocess.run(["git", *arguments], cwd=SHARE_DIR, capture_output=True, text=True, check=False)
+    except OSError:  # no git on the machine, or an installed kit without a checkout
+        return ""
     return result.stdout.strip() if result.returncode == 0 else ""
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from kit import PROJECT_ROOT
 from kit.context.wheelhouse import WheelhouseError, WheelSet, fill, pinned_versions
+from kit.paths import CACHE_DIR
 from kit.spec.bases import BaseProfile
 
 SCORING_REQUIREMENTS = (
@@ -30,7 +30,7 @@ SCORING_REQUIREMENTS = (
 )
 # Without dependencies: its [http] extra would add aiohttp, which the gevent-based client never imports.
 TRITONCLIENT = "tritonclient==2.73.0"
-WHEELHOUSE = PROJECT_ROOT / ".cache" / "wheelhouse"
+WHEELHOUSE = CACHE_DIR / "wheelhouse"
 
 
 def scoring_wheel_sets(profile: BaseProfile) -> list[WheelSet]:
