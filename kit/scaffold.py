@@ -86,7 +86,9 @@ def scaffold(folder: Path, model_file: Path, name: str | None = None) -> Path:
             "adopt the project in it"
         )
     image_name = checked_name(name) if name else safe_name(folder.resolve().name, "-")[:NAME_MAX].strip("-")
-    model = safe_name(model_file.stem, "_")
+    # A file from a Triton repository (<model>/<version>/model.onnx) is named after its model folder.
+    in_repository = model_file.parent.name.isdigit() and model_file.parent.parent.name
+    model = safe_name(model_file.parent.parent.name if in_repository else model_file.stem, "_")
     request, expected = model_sample(model_file)
     version_dir = folder / "triton" / model / "1"
     version_dir.mkdir(parents=True)

@@ -41,7 +41,7 @@ def test_init_scaffolds_a_valid_image_with_a_computed_sample(tmp_path: Path) -> 
     assert json.loads(result.stdout)["folder"] == str(folder)
     assert "\x1b[" not in result.stderr  # plain progress: no terminal control codes
     spec = load_spec(folder)  # valid as written
-    assert spec.name == "my-model" and (folder / "triton" / "model" / "1" / "model.onnx").is_file()
+    assert spec.name == "my-model" and (folder / "triton" / "mlp" / "1" / "model.onnx").is_file()
     request = json.loads((folder / "samples" / "request.json").read_text())["inputs"]
     expected = json.loads((folder / "samples" / "expected.json").read_text())
     assert list(request) == ["x"] and len(request["x"]) == 2 and len(request["x"][0]) == 8

@@ -199,3 +199,10 @@ def test_a_remote_docker_host_is_refused_for_builds_with_the_reason(image_folder
     )  # fmt: skip
     assert result.returncode == ExitCode.ENGINE
     assert "names an engine on another machine; the smoke test mounts" in json.loads(result.stdout)["error"]
+
+
+def test_type_errors_say_how_to_write_the_value(image_folder: Path) -> None:
+    edit(image_folder, version=1.5)
+    assert "version: Input should be a valid string; fix: write it as text; quote values" in problems(image_folder)
+    edit(image_folder, version="1 0")
+    assert "version: does not match the allowed form; fix: use letters, digits and . _ -" in problems(image_folder)
