@@ -96,3 +96,12 @@ def test_requirements_file_lines_and_dropped_packages_are_named_once(tmp_path: P
     cli("init", str(folder))
     found = cli("--json", "validate", "--offline", str(folder))
     assert "requirements: requirements.txt line 3: pip option '--index-url https://x' is not supported" in found.stdout
+
+
+def test_odd_file_names_are_written_as_valid_yaml(tmp_path: Path) -> None:
+    folder = make_aml_project(tmp_path / "project")
+    (folder / "samples" / "a: b # c.json").write_text("{}")
+    assert cli("init", str(folder)).returncode == 0
+    data = yaml.safe_load((folder / "image.yaml").read_text())
+    assert data["samples"][0]["request_file"] == "samples/a: b # c.json"
+    assert data["entry_script"] == "score.py" and data["models"] == [{"path": "models"}]

@@ -101,3 +101,11 @@ def test_no_folder_reaches_the_last_resort_handler(example: Path, changes: list[
         document = json.loads(stdout.getvalue())  # one JSON document, whatever happened
         assert document["exit_code"] == code
         assert "Traceback" not in stdout.getvalue() + stderr.getvalue()
+        # The same folder adopted as an Azure ML project: init infers from whatever is there.
+        with contextlib.suppress(OSError):
+            (folder / "image.yaml").unlink()
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            code = main(["--json", "--progress", "plain", "init", str(folder)])
+        assert code in DOCUMENTED, f"init: {changes!r} reached the last resort: {stderr.getvalue()[-2000:]}"
+        assert json.loads(stdout.getvalue())["exit_code"] == code
