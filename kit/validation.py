@@ -57,12 +57,34 @@ def profile_problems(folder: Path, spec: ImageSpec, profile: BaseProfile, resolv
     return problems
 
 
+def template_variable_problems(folder: Path, template_name: str) -> list[str]:
+    """Variables a user's Dockerfile template reads that the kit does not define (each would fail the render)."""
+    from jinja2 import TemplateSyntaxError, meta
+
+    from kit.context.templates import IMAGE_DOCKERFILE, TEMPLATES_DIR, environment
+    from kit.spec.text_files import TextFileError, read_text
+
+    try:
+        kit_names = meta.find_undeclared_variables(environment.parse((TEMPLATES_DIR / IMAGE_DOCKERFILE).read_text()))
+        used = meta.find_undeclared_variables(environment.parse(read_text(folder / template_name)))
+    except (TemplateSyntaxError, TextFileError) as error:
+        return [f"dockerfile_template: {template_name}: {error}"]
+    unknown = sorted(used - kit_names - set(environment.globals) - {"super", "self", "caller", "varargs", "kwargs"})
+    if not unknown:
+        return []
+    return [
+        f"dockerfile_template: {template_name} uses undefined variable(s) {', '.join(unknown)}; use only the kit's: "
+        f"{', '.join(sorted(kit_names))}"
+    ]
+
+
 def validate_folder(folder: Path, requested: str, resolve_wheels: bool = False) -> ValidImage:
     spec = load_spec(folder)
     problems = []
     if spec.dockerfile_template is not None:
         try:
             check_template_override(folder, spec.dockerfile_template)
+            problems += template_variable_problems(folder, spec.dockerfile_template)
         except KitError as error:
             problems.append(str(error))
     per_profile = {

@@ -206,3 +206,12 @@ def test_type_errors_say_how_to_write_the_value(image_folder: Path) -> None:
     assert "version: Input should be a valid string; fix: write it as text; quote values" in problems(image_folder)
     edit(image_folder, version="1 0")
     assert "version: does not match the allowed form; fix: use letters, digits and . _ -" in problems(image_folder)
+
+
+def test_an_undefined_variable_in_a_users_dockerfile_template_is_refused(image_folder: Path) -> None:
+    (image_folder / "Dockerfile.j2").write_text(
+        '{% extends "image/Dockerfile.j2" %}\n{% block app %}{{ super() }}\nRUN echo {{ nope }}\n{% endblock %}\n'
+    )
+    edit(image_folder, dockerfile_template="Dockerfile.j2")
+    found = problems(image_folder)
+    assert "dockerfile_template: Dockerfile.j2 uses undefined variable(s) nope; use only the kit's:" in found
