@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 from collections.abc import Mapping
@@ -28,14 +29,16 @@ def environment_value(name: str, value: Any) -> str:
 
 @cache
 def settings_module() -> ModuleType | None:
-    path = SCORING_DIR / "settings.py"
-    spec = importlib.util.spec_from_file_location("triton_kit_scoring_settings", path)
-    if spec is None or spec.loader is None:
+    """scoring.settings: the checkout's package when it is importable, else the packaged copy (kit/_share/scoring)
+    registered as a bare `scoring` package whose __init__ is not run (it imports the in-image runtime)."""
+    try:
+        if importlib.util.find_spec("scoring") is None:
+            package = ModuleType("scoring")
+            package.__path__ = [str(SCORING_DIR)]
+            sys.modules["scoring"] = package
+        return importlib.import_module("scoring.settings")
+    except Exception:  # a runtime that cannot be loaded here leaves the check to the smoke test
         return None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
 
 
 def settings_problems(environment: Mapping[str, str]) -> list[str]:

@@ -25,7 +25,7 @@ def onnx_problems(path: Path) -> list[str]:
         model = onnx.load_model_from_string(data)
     except (DecodeError, ValueError, RuntimeError, RecursionError) as error:
         return [f"{path}: is not an ONNX model (it does not parse: {type(error).__name__}); {fix}"]
-    except Exception as error:
+    except Exception as error:  # protobuf and onnx raise assorted types for garbage input
         return [f"{path}: is not an ONNX model ({type(error).__name__}); {fix}"]
     if model.ir_version <= 0 or not model.HasField("graph") or not model.graph.output:
         return [f"{path}: parses but holds no ONNX model graph with outputs (ir_version {model.ir_version}); {fix}"]
@@ -53,6 +53,6 @@ def config_problems(path: Path) -> list[str]:
             f"{path}: not a Triton model configuration: {error}; fix that line (fields and syntax: "
             "https://github.com/triton-inference-server/server/blob/main/docs/user_guide/model_configuration.md)"
         ]
-    except Exception as error:
+    except Exception as error:  # protobuf raises assorted types for garbage input
         return [f"{path}: not a Triton model configuration ({type(error).__name__}); fix the file"]
     return []

@@ -113,3 +113,13 @@ def test_init_validate_and_build_an_azure_ml_project_with_the_installed_command(
             with contextlib.suppress(docker.errors.ImageNotFound):
                 docker_client.images.remove(tag)
     assert snapshot(site_packages(venv)) == before, "something was written under site-packages"
+
+
+def test_the_installed_validate_checks_settings_with_the_packaged_runtime(venv: Path, tmp_path: Path) -> None:
+    folder = make_aml_project(tmp_path / "project")
+    assert command(venv, tmp_path, "init", "project").returncode == 0
+    with (folder / "image.yaml").open("a") as spec:
+        spec.write("environment:\n  WORKER_COUNT: -3\n")
+    result = command(venv, tmp_path, "validate", "--offline", "project", DOCKER_HOST="unix:///nonexistent.sock")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "WORKER_COUNT=-3 must be >= 1" in json.loads(result.stdout)["error"]
