@@ -12,7 +12,9 @@ class ExitCode(IntEnum):
     BUILD = 3  # docker build (or the base) failed
     SMOKE_TEST = 4  # the image built but failed its smoke test: nothing was tagged
     PUSH = 5  # a registry refused or a digest did not read back
-    ENGINE = 6  # no Docker engine answers
+    ENGINE = 6  # no Docker engine answers (or DOCKER_HOST names a remote one)
+    USAGE = 64  # the command line itself is wrong (unknown verb or flag)
+    INTERNAL = 70  # the last resort: a bug of the kit, never a problem of the folder (the property test's guard)
     INTERRUPTED = 130
 
 

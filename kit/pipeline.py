@@ -10,7 +10,7 @@ import docker
 from docker.errors import ImageNotFound
 from rich.table import Table
 
-from kit import PROJECT_ROOT
+from kit import paths
 from kit.base.cpu_base import build_cpu_base
 from kit.base.identity import BaseIdentity, identify
 from kit.context import standalone_python
@@ -25,12 +25,14 @@ from kit.errors import ExitCode, KitError
 from kit.progress import console
 from kit.release.record import TestedRecord, forget
 from kit.spec.bases import AUTO, PROFILES, BaseProfile, ResolvedBase, resolve_base
-from kit.spec.image import SPEC_FILE, ExplicitBase, ImageSpec, load_spec
+from kit.spec.image import SPEC_FILE, ExplicitBase, ImageSpec
 from kit.spec.repository import check_repository
+from kit.spec.requirements import REPLACED_BY_KIT
+from kit.validation import ValidImage, validate_folders
 from kit.verify.glibc import check_glibc
 from kit.verify.smoke import SmokeReport, smoke_test
 
-IMAGES_DIR = PROJECT_ROOT / "images"
+IMAGES_DIR = paths.IMAGES_DIR
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,10 @@ def image_folders(names: list[str]) -> list[Path]:
         folder = candidate if candidate.is_dir() else IMAGES_DIR / name
         if not (folder / "image.yaml").is_file():
             known = ", ".join(path.parent.name for path in sorted(IMAGES_DIR.glob("*/image.yaml"))) or "none"
-            raise KitError(f"{name}: no image folder with an image.yaml (images/ has: {known})")
+            raise KitError(
+                f"{name}: no image folder with an image.yaml (images/ has: {known}); give a folder path, or run "
+                f"`triton-kit init {name}` to write one"
+            )
         folders.append(folder.resolve())
     return folders
 
@@ -112,13 +117,20 @@ class BaseResolver:
         return self.auto.profile, self.auto.profile.image
 
 
-def plan_images(docker_client: docker.DockerClient, names: list[str], requested_base: str) -> list[ImagePlan]:
-    """Validate everything first: any problem in any image stops the run before anything is built."""
+def plan_images(
+    docker_client: docker.DockerClient,
+    names: list[str],
+    requested_base: str,
+    validated: list[ValidImage] | None = None,
+) -> list[ImagePlan]:
+    """Validate everything first (what needs no engine before anything that does): any problem in any image stops
+    the run before anything is built. `validated`: the engine-free validation, when the caller ran it already."""
+    if validated is None:
+        validated = validate_folders(image_folders(names), requested_base)
     resolver = BaseResolver(docker_client, requested_base)
     plans, problems = [], []
-    for folder in image_folders(names):
+    for folder, spec in ((item.folder, item.spec) for item in validated):
         try:
-            spec = load_spec(folder)
             profile, base_image = resolver.resolve(spec)
             check_repository(folder / spec.model_repository, profile)
             check_image_context(folder, spec, profile)
@@ -244,8 +256,16 @@ def summary(outcomes: list[ImageOutcome]) -> Table:
     return table
 
 
-def build_all(docker_client: docker.DockerClient, names: list[str], requested_base: str) -> list[ImageOutcome]:
-    plans = plan_images(docker_client, names, requested_base)
+def build_all(
+    docker_client: docker.DockerClient,
+    names: list[str],
+    requested_base: str,
+    validated: list[ValidImage] | None = None,
+) -> list[ImageOutcome]:
+    plans = plan_images(docker_client, names, requested_base, validated)
+    for plan in plans:
+        for name in plan.spec.dropped_requirements:
+            console.print(f"{plan.spec.name}: dropped requirement {name} ({REPLACED_BY_KIT[name]})")
     check_build_inputs(plans)
     outcomes = []
     try:

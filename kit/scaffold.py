@@ -17,7 +17,7 @@ import numpy as np
 
 from kit.context.templates import render
 from kit.errors import KitError
-from kit.spec.image import SPEC_FILE
+from kit.spec.image import NAME_MAX, SPEC_FILE, checked_name
 
 TOLERANCE = 1e-4  # absolute; onnxruntime versions on the host and in the image may differ in the last bits
 BATCH = 2
@@ -49,7 +49,13 @@ def example_array(name: str, shape: list[Any], dtype: np.dtype[Any], rng: np.ran
 
 def model_sample(model_file: Path) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
     """A request for the model's inputs and the outputs onnxruntime computes for it."""
-    import onnxruntime
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ScaffoldError(
+            "init --model computes the sample's expected answer with onnxruntime, which is not installed: "
+            "pip install onnxruntime (or install triton-kit[init])"
+        ) from None
 
     try:
         session = onnxruntime.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
@@ -72,10 +78,17 @@ def model_sample(model_file: Path) -> tuple[dict[str, list[Any]], dict[str, list
 def scaffold(folder: Path, model_file: Path, name: str | None = None) -> Path:
     if not model_file.is_file() or model_file.suffix != ".onnx":
         raise ScaffoldError(f"--model {model_file}: not an .onnx file; pass the path of your model.onnx")
+    if folder.exists() and not folder.is_dir():
+        raise ScaffoldError(f"{folder}: is a file; choose a new folder (init never overwrites a file)")
     if folder.exists() and any(folder.iterdir()):
-        raise ScaffoldError(f"{folder}: exists and is not empty; choose a new folder")
-    image_name = name or safe_name(folder.resolve().name, "-")
-    model = safe_name(model_file.stem, "_")
+        raise ScaffoldError(
+            f"{folder}: exists and is not empty; choose a new folder, or run `init {folder}` without --model to "
+            "adopt the project in it"
+        )
+    image_name = checked_name(name) if name else safe_name(folder.resolve().name, "-")[:NAME_MAX].strip("-")
+    # A file from a Triton repository (<model>/<version>/model.onnx) is named after its model folder.
+    in_repository = model_file.parent.name.isdigit() and model_file.parent.parent.name
+    model = safe_name(model_file.parent.parent.name if in_repository else model_file.stem, "_")
     request, expected = model_sample(model_file)
     version_dir = folder / "triton" / model / "1"
     version_dir.mkdir(parents=True)

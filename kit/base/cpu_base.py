@@ -8,21 +8,22 @@ from pathlib import Path
 
 import docker
 
-from kit import PROJECT_ROOT, __version__
+from kit import __version__
 from kit.base.rootfs import PACKAGES, Rootfs, ensure_rootfs
 from kit.context.files import link_or_copy
 from kit.context.templates import render
 from kit.context.wheelhouse import WheelSet, fill, pinned_versions
 from kit.docker.build import BuildResult, build_image
+from kit.paths import BACKENDS_DIR, BUILD_DIR, CACHE_DIR
 from kit.progress import console
 from kit.spec.bases import CPU, CPU_NUMPY_PIN
 
 TRITON_WHEEL = WheelSet(("nvidia-pytriton==0.7.0",), CPU.python_version, CPU.wheel_platforms, with_dependencies=False)
 # What the python-based onnxruntime backend imports inside the base.
 BACKEND_WHEELS = WheelSet((CPU_NUMPY_PIN, "onnxruntime==1.32.0"), CPU.python_version, CPU.wheel_platforms)
-WHEELHOUSE = PROJECT_ROOT / ".cache" / "wheelhouse" / "base-cpu"
-CONTEXT_DIR = PROJECT_ROOT / "build" / "base-cpu"
-BACKEND_SOURCE = PROJECT_ROOT / "backends" / "onnxruntime" / "model.py"
+WHEELHOUSE = CACHE_DIR / "wheelhouse" / "base-cpu"
+CONTEXT_DIR = BUILD_DIR / "base-cpu"
+BACKEND_SOURCE = BACKENDS_DIR / "onnxruntime" / "model.py"
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,12 @@ import docker
 from docker.errors import DockerException
 from docker.models.containers import Container
 
-from kit import PROJECT_ROOT
 from kit.errors import KitError
+from kit.paths import CACHE_DIR
 from kit.progress import Stopwatch, console
 from kit.spec.bases import BaseProfile
 
-DEBS_DIR = PROJECT_ROOT / ".cache" / "debs"
+DEBS_DIR = CACHE_DIR / "debs"
 APT_LISTS = Path("/var/lib/apt/lists")
 STAMP = ".packages.json"
 # `apt-get --simulate` prints `Inst <name> [<installed version>] (<version> <archives> [<arch>])` per package.

@@ -7,19 +7,19 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from kit import PROJECT_ROOT, __version__
+from kit import __version__
 from kit.context import standalone_python
-from kit.context.files import link_or_copy
+from kit.context.files import copy_tree, link_or_copy
 from kit.context.locks import hashed_requirements
 from kit.context.templates import render, render_image_dockerfile
 from kit.docker.isolated import SOCKET_DIR, SOCKET_NAME
+from kit.paths import BUILD_DIR, SCORING_DIR, SHARE_DIR
 from kit.spec.bases import BaseProfile
+from kit.spec.ignore import IgnoreRules
 from kit.spec.image import SPEC_FILE, ImageSpec
 from kit.spec.model_folders import MODELS_ROOT, context_placement, model_locations
 
-BUILD_DIR = PROJECT_ROOT / "build"
-SCORING_PACKAGE = PROJECT_ROOT / "scoring"
-SKIPPED = ("__pycache__", ".pytest_cache")
+SCORING_PACKAGE = SCORING_DIR
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,10 @@ class ImageInputs:
 
 
 def git_output(*arguments: str) -> str:
-    result = subprocess.run(["git", *arguments], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    try:
+        result = subprocess.run(["git", *arguments], cwd=SHARE_DIR, capture_output=True, text=True, check=False)
+    except OSError:  # no git on the machine, or an installed kit without a checkout
+        return ""
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
@@ -96,23 +99,6 @@ def dockerfile_text(inputs: ImageInputs) -> str:
     )
 
 
-def copy_tree(source: Path, target: Path, exclude: set[Path] | None = None) -> None:
-    """Copy files in sorted order, skipping caches and `exclude`d paths, so renders are repeatable."""
-    exclude = exclude or set()
-    for path in sorted(source.rglob("*")):
-        relative = path.relative_to(source)
-        if path in exclude or any(parent in exclude for parent in path.parents):
-            continue
-        if any(part in SKIPPED or part.startswith(".") for part in relative.parts) or path.suffix == ".pyc":
-            continue
-        destination = target / relative
-        if path.is_dir():
-            destination.mkdir(parents=True, exist_ok=True)
-        else:
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, destination)
-
-
 def render_context(inputs: ImageInputs, directory: Path | None = None) -> Path:
     spec, folder = inputs.spec, inputs.folder
     directory = directory or BUILD_DIR / spec.name
@@ -125,9 +111,10 @@ def render_context(inputs: ImageInputs, directory: Path | None = None) -> Path:
     exclude = {folder / SPEC_FILE, folder / "samples", *model_folders}
     if spec.dockerfile_template is not None:
         exclude.add(folder / spec.dockerfile_template)
-    copy_tree(folder, directory / "app", exclude=exclude)
+    ignore = IgnoreRules(folder)  # .amlignore / .dockerignore of the user's folder
+    copy_tree(folder, directory / "app", exclude=exclude, ignored=ignore.ignored)
     for source, target in model_folders.items():
-        copy_tree(source, target)
+        copy_tree(source, target, ignored=ignore.ignored)
     copy_tree(SCORING_PACKAGE, directory / "scoring")
     for group, wheels in (("scoring", inputs.scoring_wheels), ("image", inputs.image_wheels)):
         for wheel in wheels:

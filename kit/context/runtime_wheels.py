@@ -8,12 +8,12 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from kit import PROJECT_ROOT
 from kit.context.locks import LockError, download_locked, pip_report, read_lock
 from kit.context.wheelhouse import WheelhouseError, WheelSet, fill, pinned_versions
+from kit.paths import CACHE_DIR
 from kit.spec.bases import BaseProfile
 
-WHEELHOUSE = PROJECT_ROOT / ".cache" / "wheelhouse"
+WHEELHOUSE = CACHE_DIR / "wheelhouse"
 
 
 def scoring_wheels(profile: BaseProfile) -> list[Path]:

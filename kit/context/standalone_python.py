@@ -19,14 +19,14 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-from kit import PROJECT_ROOT
 from kit.errors import KitError
+from kit.paths import CACHE_DIR as KIT_CACHE_DIR
 from kit.progress import console
 
 ARCHIVE = "cpython-3.11.10+20241016-x86_64-unknown-linux-gnu-install_only.tar.gz"
 SHA256 = "8b50a442b04724a24c1eebb65a36a0c0e833d35374dbdf9c9470d8a97b164cd9"
 URL = f"https://github.com/astral-sh/python-build-standalone/releases/download/20241016/{ARCHIVE}"
-CACHE_DIR = PROJECT_ROOT / ".cache" / "standalone-python"
+CACHE_DIR = KIT_CACHE_DIR / "standalone-python"
 DOWNLOAD_TIMEOUT_S = 30
 # The archive's name inside the build context, whichever archive it is.
 CONTEXT_NAME = "cpython.tar.gz"

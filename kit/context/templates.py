@@ -11,11 +11,10 @@ from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateSyntaxError, nodes
 
-from kit import PROJECT_ROOT
 from kit.errors import KitError
+from kit.paths import TEMPLATES_DIR
 from scoring import layout, settings
 
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
 IMAGE_DOCKERFILE = "image/Dockerfile.j2"
 # Control characters are refused when image.yaml is validated; this is the last guard.
 UNQUOTABLE = set(map(chr, [*range(0x09), *range(0x0A, 0x20), 0x7F]))

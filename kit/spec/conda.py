@@ -5,26 +5,20 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
+from kit.spec.text_files import TextFileError, load_yaml, read_text
 
 # Entries that describe the interpreter and its installer, not packages: the image brings its own Python and pip.
 TOOLING = re.compile(r"^(python|pip)\s*([=<>!~].*)?$")
-# Azure ML's own scoring server and its meta-package: the image's scoring runtime takes their place.
-REPLACED_BY_KIT = {"azureml-defaults", "azureml-inference-server-http"}
 PIP_OPTION = re.compile(r"^\s*-")
 
 
-def project_name(requirement: str) -> str:
-    match = re.match(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
-    return match.group(1).lower().replace("_", "-") if match else ""
-
-
 def pip_requirements(path: Path, field: str = "conda_file") -> tuple[list[str], list[str]]:
-    """(requirements, problems) from a conda environment file; problems name the field and the fix."""
+    """(requirements, problems) from a conda environment file; problems name the field and the fix. Packages the
+    kit replaces (kit/spec/requirements.py) are dropped, and named, where all requirement sources meet."""
     try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        return [], [f"{field}: {path.name} is not valid YAML ({error})"]
+        data = load_yaml(read_text(path, label=f"{field}: {path.name}"), f"{field}: {path.name}")
+    except TextFileError as error:
+        return [], [str(error)]
     dependencies = data.get("dependencies") if isinstance(data, dict) else None
     if not isinstance(dependencies, list):
         return [], [f"{field}: {path.name} has no dependencies: list; add one with a pip: section"]
@@ -39,7 +33,7 @@ def pip_requirements(path: Path, field: str = "conda_file") -> tuple[list[str], 
                     problems.append(
                         f"{field}: {path.name} pip option {text!r} is not supported; list plain requirements only"
                     )
-                elif project_name(text) not in REPLACED_BY_KIT:
+                elif text:
                     requirements.append(text)
         elif isinstance(entry, str) and TOOLING.match(entry.strip()):
             continue

@@ -6,19 +6,33 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from kit.errors import KitError
 from kit.spec.bases import AUTO, PROFILES
 from kit.spec.conda import pip_requirements
+from kit.spec.entry_script import entry_script_problems
+from kit.spec.environment import environment_value, settings_problems
+from kit.spec.folder_paths import field_path_problem, shown, symlink_problems
+from kit.spec.ignore import IgnoreRules
 from kit.spec.model_folders import ModelFolder, find_repositories, owning_model
-from kit.spec.samples import HeaderRegex, Sample, sample_expected, sample_file_problems, sample_request
+from kit.spec.requirements import requirement_file_lines, split_replaced
+from kit.spec.samples import (
+    HeaderRegex,
+    Sample,
+    sample_content_problems,
+    sample_expected,
+    sample_file_problems,
+    sample_request,
+)
+from kit.spec.text_files import TextFileError, load_yaml, read_text
 
 __all__ = ["ImageSpec", "Sample", "SpecError", "load_spec", "sample_expected", "sample_request"]
 
 SPEC_FILE = "image.yaml"
+SCHEMA_VERSION = 1
 NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+NAME_MAX = 128  # Docker allows 255 for the whole reference; leave room for a registry and a namespace
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # Set by the kit's templates for its own use (an image overriding them would break the runtime contract), each
 # with the fix. Documented settings the template also sets, such as SERVER_PORT, stay settable.
@@ -43,6 +57,16 @@ LEGACY_REPOSITORY = "triton"
 
 class SpecError(KitError):
     pass
+
+
+def checked_name(name: str) -> str:
+    """An image name given on the command line (init --name), checked as image.yaml's name: is."""
+    if len(name) > NAME_MAX or not NAME.match(name):
+        raise SpecError(
+            f"--name {name!r}: use lower-case letters, digits and . _ - (a Docker repository name, at most "
+            f"{NAME_MAX} characters), e.g. digits-onnx"
+        )
+    return name
 
 
 class Strict(BaseModel):
@@ -122,7 +146,7 @@ class DeploySpec(Strict):
 
 
 class ImageSpec(Strict):
-    name: str
+    name: str = Field(description="the Docker repository name, e.g. digits-onnx")
     version: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
     base: str | ExplicitBase = AUTO
     entry_script: str = "score.py"
@@ -130,9 +154,15 @@ class ImageSpec(Strict):
     models: list[ModelFolder] = Field(default_factory=list)
     # The Triton repository (path in the image folder); found inside `models` when not given.
     model_repository: str | None = None
-    requirements: list[str] = Field(default_factory=list)
+    requirements: list[str] | str = Field(
+        default_factory=list, description="pip requirement lines, or the path of a requirements.txt in the folder"
+    )
     conda_file: str | None = Field(default=None, description="an Azure ML conda environment file; its pip: section")
-    environment: dict[str, str] = Field(default_factory=dict)
+    environment: dict[str, str] = Field(
+        default_factory=dict,
+        description="ENV of the image: strings, numbers or true/false",
+        json_schema_extra={"additionalProperties": {"type": ["string", "number", "boolean"]}},
+    )
     samples: list[Sample] = Field(min_length=1)
     registries: list[str] = Field(default_factory=list)
     deploy: DeploySpec = Field(default_factory=DeploySpec)
@@ -140,10 +170,28 @@ class ImageSpec(Strict):
         default=None, description="a Jinja template in the image folder that {% extends 'image/Dockerfile.j2' %}"
     )
     system_packages: list[str] = Field(default_factory=list, description="Debian packages (cpu base)")
+    schema_version: int = Field(
+        default=SCHEMA_VERSION, description="the image.yaml format version; this kit reads version 1"
+    )
+    # Requirements the kit dropped because its runtime replaces them (named once in the build's output).
+    _dropped: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def dropped_requirements(self) -> tuple[str, ...]:
+        return self._dropped
+
+    @field_validator("schema_version")
+    @classmethod
+    def known_schema(cls, value: int) -> int:
+        if value != SCHEMA_VERSION:
+            raise ValueError(f"schema_version {value} is not known to this kit (it reads {SCHEMA_VERSION}); set 1")
+        return value
 
     @field_validator("name")
     @classmethod
     def docker_name(cls, value: str) -> str:
+        if len(value) > NAME_MAX:
+            raise ValueError(f"{len(value)} characters is too long; use at most {NAME_MAX}")
         if not NAME.match(value):
             raise ValueError("use lower-case letters, digits and . _ - (a Docker repository name), e.g. digits-onnx")
         return value
@@ -159,9 +207,19 @@ class ImageSpec(Strict):
     @field_validator("environment", mode="before")
     @classmethod
     def string_values(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: str(item) for key, item in value.items()}
-        return value
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError("write a mapping of NAME: value lines, e.g. WORKER_COUNT: 2")
+        problems, converted = [], {}
+        for key, item in value.items():
+            try:
+                converted[str(key)] = environment_value(str(key), item)
+            except ValueError as error:
+                problems.append(str(error))
+        if problems:
+            raise ValueError("\n  environment: ".join(problems))
+        return converted
 
     @field_validator("environment")
     @classmethod
@@ -177,8 +235,18 @@ class ImageSpec(Strict):
                     f"{key}: the value holds a newline or another control character, which a Docker ENV value cannot"
                     " carry; put it on one line (or in a file in the image folder)"
                 )
+        problems += settings_problems(value) if not problems else []
         if problems:
             raise ValueError("\n  environment: ".join(problems))
+        return value
+
+    @field_validator("requirements")
+    @classmethod
+    def requirement_lines(cls, value: list[str] | str) -> list[str] | str:
+        if isinstance(value, list):
+            for line in value:
+                if not line.strip() or "\n" in line:
+                    raise ValueError(f"{line!r} is not one requirement; write one per list item, e.g. pillow==12.3.0")
         return value
 
     @field_validator("models")
@@ -212,6 +280,23 @@ class ImageSpec(Strict):
 FIXES = {
     "extra_forbidden": "remove it (allowed: {allowed})",
     "missing": "add it",
+    "string_type": 'write it as text; quote values that YAML reads as numbers, dates or null, e.g. "1.0"',
+    "list_type": "write a YAML list (one `- item` per line)",
+    "dict_type": "write a mapping (key: value lines)",
+    "int_type": "write a whole number",
+    "int_parsing": "write a whole number",
+    "int_from_float": "write a whole number",
+    "float_type": "write a number",
+    "float_parsing": "write a number",
+    "bool_type": "write true or false",
+    "bool_parsing": "write true or false",
+    "greater_than_equal": "raise it",
+    "less_than_equal": "lower it",
+    "too_short": "add at least one item",
+    "string_pattern_mismatch": "use letters, digits and . _ - only (at most 128 characters), e.g. 1.0.0",
+    "literal_error": "use one of the values named",
+    "model_type": "write a mapping (key: value lines)",
+    "union_tag_invalid": "write a mapping (key: value lines)",
 }
 
 
@@ -221,6 +306,8 @@ def describe(error: dict[str, Any], model: type[BaseModel]) -> str:
     if error["type"] == "extra_forbidden":
         fix = fix.format(allowed=", ".join(allowed_fields(model, error["loc"][:-1])))
     message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "string_pattern_mismatch":
+        message = "does not match the allowed form"
     return f"{location}: {message}" + (f"; fix: {fix}" if fix else "")
 
 
@@ -241,50 +328,108 @@ def allowed_fields(model: type[BaseModel], parent: tuple[Any, ...]) -> list[str]
 def load_spec(folder: Path) -> ImageSpec:
     path = folder / SPEC_FILE
     if not path.is_file():
-        raise SpecError(f"{path}: not found; every image folder needs an {SPEC_FILE} (name, version, samples)")
+        raise SpecError(
+            f"{shown(path)}: not found; every image folder needs an {SPEC_FILE} (name, version, samples); "
+            "`triton-kit init FOLDER` writes one"
+        )
     try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise SpecError(f"{path}: not valid YAML: {error}") from None
+        data = load_yaml(read_text(path), shown(path))
+    except TextFileError as error:
+        raise SpecError(str(error)) from None
     if not isinstance(data, dict):
-        raise SpecError(f"{path}: expected a mapping of fields (name, version, samples, ...)")
+        raise SpecError(
+            f"{shown(path)}: expected a mapping of fields (name, version, samples, ...); see docs/command.md"
+        )
     try:
         spec = ImageSpec.model_validate(data)
     except ValidationError as error:
         lines = [describe(item, ImageSpec) for item in error.errors()]
-        raise SpecError(f"{path}:\n  " + "\n  ".join(lines)) from None
+        raise SpecError(f"{shown(path)}:\n  " + "\n  ".join(lines)) from None
+    except RecursionError:
+        raise SpecError(f"{shown(path)}: nested too deeply to read; simplify it") from None
     return check_files(folder, spec)
 
 
 def check_files(folder: Path, spec: ImageSpec) -> ImageSpec:
     """Every file image.yaml names exists; returns the spec with the Triton repository and conda pins resolved."""
-    problems = []
-    if not (folder / spec.entry_script).is_file():
-        problems.append(f"entry_script: {spec.entry_script} not found in {folder}; add it or fix the field")
+    ignore = IgnoreRules(folder)
+    problems = [*ignore.problems, *path_problems(folder, spec)]
+    if problems:  # a path outside the folder is never opened
+        raise SpecError(f"{shown(folder / SPEC_FILE)}:\n  " + "\n  ".join(problems))
+    problems += symlink_problems(folder, ignore)
+    entry = folder / spec.entry_script
+    if not entry.is_file():
+        problems.append(f"entry_script: {spec.entry_script} not found in {shown(folder)}; add it or fix the field")
+    else:
+        problems += entry_script_problems(entry)
     if spec.dockerfile_template is not None and not (folder / spec.dockerfile_template).is_file():
         problems.append(f"dockerfile_template: {spec.dockerfile_template} not found in {folder}; add it or fix it")
     for index, model in enumerate(spec.models):
         if not (folder / model.path).is_dir():
             problems.append(
-                f"models.{index}.path: {model.path} not found in {folder}; add the registered model folder or fix "
-                "the path"
+                f"models.{index}.path: {model.path} not found in {shown(folder)}; add the registered model folder or "
+                "fix the path"
             )
     repository, repository_problems = resolve_repository(folder, spec)
     problems += repository_problems
-    requirements = list(spec.requirements)
+    requirements, dropped, requirement_problems = resolve_requirements(folder, spec)
+    problems += requirement_problems
+    for index, sample in enumerate(spec.samples):
+        found = sample_file_problems(folder, index, sample)
+        problems += found or sample_content_problems(folder, index, sample)
+    if problems:
+        raise SpecError(f"{shown(folder / SPEC_FILE)}:\n  " + "\n  ".join(problems))
+    resolved = spec.model_copy(update={"model_repository": repository, "requirements": requirements})
+    resolved._dropped = tuple(dropped)
+    return resolved
+
+
+def path_problems(folder: Path, spec: ImageSpec) -> list[str]:
+    """Every path image.yaml names must stay inside the folder (after symlinks are followed)."""
+    fields: list[tuple[str, str | None, str]] = [
+        ("entry_script", spec.entry_script, "file"),
+        ("model_repository", spec.model_repository, "folder"),
+        ("conda_file", spec.conda_file, "file"),
+        ("dockerfile_template", spec.dockerfile_template, "file"),
+        ("requirements", spec.requirements if isinstance(spec.requirements, str) else None, "file"),
+    ]
+    fields += [(f"models.{index}.path", model.path, "folder") for index, model in enumerate(spec.models)]
+    for index, sample in enumerate(spec.samples):
+        fields += [(f"samples.{index}.request_file", sample.request_file, "file")]
+        fields += [(f"samples.{index}.expected_file", sample.expected_file, "file")]
+    problems = []
+    for field, value, kind in fields:
+        if value is not None:
+            problem = field_path_problem(folder, field, value, kind)
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+def resolve_requirements(folder: Path, spec: ImageSpec) -> tuple[list[str], list[str], list[str]]:
+    """(requirements, dropped package names, problems): the list or file, then the conda file's pip: section,
+    without the packages the kit's runtime replaces."""
+    problems: list[str] = []
+    if isinstance(spec.requirements, str):
+        path = folder / spec.requirements
+        if path.is_file():
+            lines, file_problems = requirement_file_lines(path, "requirements")
+            problems += file_problems
+        else:
+            lines = []
+            problems.append(f"requirements: {spec.requirements} not found in {shown(folder)}; add it or fix the path")
+    else:
+        lines = list(spec.requirements)
     if spec.conda_file is not None:
         conda_path = folder / spec.conda_file
         if conda_path.is_file():
             pip_lines, conda_problems = pip_requirements(conda_path)
-            requirements += [line for line in pip_lines if line not in requirements]
+            lines += [line for line in pip_lines if line not in lines]
             problems += conda_problems
         else:
-            problems.append(f"conda_file: {spec.conda_file} not found in {folder}; add it or remove the field")
-    for index, sample in enumerate(spec.samples):
-        problems += sample_file_problems(folder, index, sample)
-    if problems:
-        raise SpecError(f"{folder / SPEC_FILE}:\n  " + "\n  ".join(problems))
-    return spec.model_copy(update={"model_repository": repository, "requirements": requirements})
+            problems.append(f"conda_file: {spec.conda_file} not found in {shown(folder)}; add it or remove the field")
+    kept, dropped = split_replaced(lines)
+    return kept, dropped, problems
 
 
 def resolve_repository(folder: Path, spec: ImageSpec) -> tuple[str, list[str]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kit.errors import KitError
 from kit.spec.bases import BaseProfile
+from kit.spec.model_files import config_problems, onnx_problems
 
 # Default model file (or folder) name -> the backend that serves it.
 MODEL_FILES = {
@@ -60,6 +61,7 @@ def check_config(model_dir: Path, file_backend: str | None, problems: list[str])
     path = model_dir / "config.pbtxt"
     if not path.exists():
         return file_backend
+    problems += config_problems(path)
     text = path.read_text(errors="replace")
     if text.count("{") != text.count("}") or text.count("[") != text.count("]"):
         problems.append(f"{path}: unbalanced braces or brackets")
@@ -107,6 +109,9 @@ def check_model(model_dir: Path, problems: list[str]) -> ModelEntry | None:
     for version in versions:
         version_dir = model_dir / str(version)
         found = [MODEL_FILES[item.name] for item in sorted(version_dir.iterdir()) if item.name in MODEL_FILES]
+        for onnx_file in sorted(version_dir.glob("*.onnx")):
+            if onnx_file.is_file():
+                problems.extend(onnx_problems(onnx_file))
         if not found and not (model_dir / "config.pbtxt").exists():
             names = ", ".join(sorted(MODEL_FILES))
             problems.append(f"{version_dir}: no model file Triton recognises ({names})")
@@ -148,7 +153,12 @@ def check_repository(repository: Path, profile: BaseProfile) -> list[ModelEntry]
                     f"{repository / model.name / 'config.pbtxt'}: ensemble step model_name {step!r} is not in the "
                     f"repository; add {repository.name}/{step}/ or correct the name"
                 )
-        if profile.name == "cpu" and model.backend not in CPU_BACKENDS:
+        if model.backend == "unknown":
+            problems.append(
+                f"{repository / model.name}: no model file tells which backend serves it; put one of "
+                f"{', '.join(sorted(MODEL_FILES))} in {model.name}/<version>/ or set backend: in its config.pbtxt"
+            )
+        elif profile.name == "cpu" and model.backend not in CPU_BACKENDS:
             problems.append(
                 f"{repository / model.name}: the cpu base serves onnxruntime, python and ensemble models, "
                 f"not {model.backend}; "

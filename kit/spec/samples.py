@@ -135,8 +135,8 @@ def sample_file_problems(folder: Path, index: int, sample: Sample) -> list[str]:
         must_be_json = sample.method == "GET" if field == "request_file" else sample.compare_as == "json"
         if must_be_json:
             try:
-                json.loads(target.read_text())
-            except ValueError as error:
+                json.loads(target.read_bytes().decode("utf-8-sig"))
+            except (ValueError, RecursionError) as error:
                 problems.append(f"samples.{index}.{field}: {relative} is not valid JSON ({error})")
     return problems
 
@@ -170,3 +170,43 @@ def sample_expected(folder: Path, sample: Sample) -> Any:
         if getattr(sample, name) is not None:
             return getattr(sample, name)
     raise AssertionError("validated samples always have an expectation")
+
+
+# Content types whose bodies the kit can check on the host: a leading signature, or a text encoding.
+SIGNATURES = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "application/pdf": (b"%PDF-",),
+}
+
+
+def sample_content_problems(folder: Path, index: int, sample: Sample) -> list[str]:
+    """A request body that does not parse as its content type says (run after sample_file_problems)."""
+    if sample.request_file is None or sample.method == "GET":
+        return []
+    field = f"samples.{index}.request_file"
+    try:
+        body = (folder / sample.request_file).read_bytes()
+    except OSError as error:
+        return [f"{field}: {sample.request_file} cannot be read ({error.strerror}); check the file"]
+    content_type = sample.request_content_type().split(";")[0].strip().lower()
+    if content_type == JSON_TYPE or content_type.endswith("+json"):
+        try:
+            json.loads(body.decode("utf-8-sig"))
+        except (ValueError, RecursionError) as error:
+            return [
+                f"{field}: {sample.request_file} is sent as {content_type} but is not valid JSON "
+                f"({str(error).splitlines()[0][:120]}); fix the file or set content_type to what it holds"
+            ]
+    elif content_type.startswith("text/"):
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return [f"{field}: {sample.request_file} is sent as {content_type} but is not UTF-8 text; save it as UTF-8"]
+    elif content_type in SIGNATURES and not body.startswith(SIGNATURES[content_type]):
+        return [
+            f"{field}: {sample.request_file} is sent as {content_type} but does not start like one; "
+            "fix the file or content_type (application/octet-stream sends any bytes)"
+        ]
+    return []

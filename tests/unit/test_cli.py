@@ -41,7 +41,7 @@ def test_init_scaffolds_a_valid_image_with_a_computed_sample(tmp_path: Path) -> 
     assert json.loads(result.stdout)["folder"] == str(folder)
     assert "\x1b[" not in result.stderr  # plain progress: no terminal control codes
     spec = load_spec(folder)  # valid as written
-    assert spec.name == "my-model" and (folder / "triton" / "model" / "1" / "model.onnx").is_file()
+    assert spec.name == "my-model" and (folder / "triton" / "mlp" / "1" / "model.onnx").is_file()
     request = json.loads((folder / "samples" / "request.json").read_text())["inputs"]
     expected = json.loads((folder / "samples" / "expected.json").read_text())
     assert list(request) == ["x"] and len(request["x"]) == 2 and len(request["x"][0]) == 8
@@ -69,3 +69,16 @@ def test_validation_errors_exit_with_the_validation_code(tmp_path: Path) -> None
     assert result.returncode == ExitCode.VALIDATION, result.stdout + result.stderr
     document = json.loads(result.stdout)
     assert document["exit_code"] == ExitCode.VALIDATION and "image.yaml" in document["error"]
+
+
+def test_usage_mistakes_have_their_own_code_and_one_json_document() -> None:
+    result = cli("--json", "no-such-verb")
+    assert result.returncode == ExitCode.USAGE
+    document = json.loads(result.stdout)
+    assert document["exit_code"] == ExitCode.USAGE and "invalid choice" in document["error"]
+    assert "Traceback" not in result.stderr
+
+
+def test_version_is_printed() -> None:
+    result = cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith("triton-kit ")

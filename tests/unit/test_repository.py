@@ -5,16 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from onnx import TensorProto, helper
 
 from kit.spec.bases import CPU, NGC_20_09
 from kit.spec.repository import RepositoryError, check_repository, config_fields
 
 
+def identity_onnx() -> bytes:
+    """A real, tiny ONNX model (validation parses every .onnx file)."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "identity", [x], [y])
+    return helper.make_model(graph).SerializeToString()
+
+
 def make(root: Path, files: dict[str, str]) -> Path:
+    """Files with the given text; an .onnx file given as "x" gets a real model."""
     for relative, text in files.items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        if relative.endswith(".onnx") and text == "x":
+            path.write_bytes(identity_onnx())
+        else:
+            path.write_text(text)
     return root
 
 
@@ -124,6 +137,6 @@ def test_config_only_models_need_the_file_their_backend_loads(tmp_path: Path) ->
     text = problems(root)
     assert "a/1: the onnxruntime backend loads model.onnx from here; add it" in text
     assert "b/1: config.pbtxt names default_model_filename 'net.onnx'; put that file here" in text
-    (root / "b" / "1" / "net.onnx").write_text("x")
-    (root / "a" / "1" / "model.onnx").write_text("x")
+    (root / "b" / "1" / "net.onnx").write_bytes(identity_onnx())
+    (root / "a" / "1" / "model.onnx").write_bytes(identity_onnx())
     check_repository(root, CPU)
