@@ -97,6 +97,7 @@ triton-options: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 # pytest exits 5 when it collected no tests: that is a failure here, never a pass.
 test: engine lint models bench-venv deploy-venv haproxy kubectl

@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import docker
-from docker.errors import ImageNotFound
 from rich.table import Table
 
 from kit import paths
@@ -15,13 +13,15 @@ from kit.base.cpu_base import build_cpu_base
 from kit.base.identity import BaseIdentity, identify
 from kit.context import standalone_python
 from kit.context.debs import check_profile, system_debs
-from kit.context.render import BUILD_DIR, ImageInputs, git_revision, git_source, render_context, short_revision
+from kit.context.render import ImageInputs, git_revision, git_source, render_context, short_revision
 from kit.context.runtime_wheels import image_wheels, scoring_wheels
 from kit.context.templates import check_template_override
-from kit.deploy.sbom import ImageIdentity, write_sbom
+from kit.docker import sdk
 from kit.docker.build import BuildResult, build_image
 from kit.docker.client import DockerImages
+from kit.docker.sdk import ImageNotFound
 from kit.errors import ExitCode, KitError
+from kit.paths import BUILD_DIR
 from kit.progress import console
 from kit.release.record import TestedRecord, forget
 from kit.spec.bases import AUTO, PROFILES, BaseProfile, ResolvedBase, resolve_base
@@ -30,6 +30,7 @@ from kit.spec.repository import check_repository
 from kit.spec.requirements import REPLACED_BY_KIT
 from kit.validation import ValidImage, validate_folders
 from kit.verify.glibc import check_glibc
+from kit.verify.sbom import ImageIdentity, write_sbom
 from kit.verify.smoke import SmokeReport, smoke_test
 
 IMAGES_DIR = paths.IMAGES_DIR
@@ -98,7 +99,7 @@ def image_folders(names: list[str]) -> list[Path]:
 class BaseResolver:
     """Resolves each image's base once: BASE=<profile> forces, else the image's own `base:` (auto by default)."""
 
-    def __init__(self, docker_client: docker.DockerClient, requested: str) -> None:
+    def __init__(self, docker_client: sdk.DockerClient, requested: str) -> None:
         self.docker_client = docker_client
         self.requested = requested or AUTO
         self.auto: ResolvedBase | None = None
@@ -118,7 +119,7 @@ class BaseResolver:
 
 
 def plan_images(
-    docker_client: docker.DockerClient,
+    docker_client: sdk.DockerClient,
     names: list[str],
     requested_base: str,
     validated: list[ValidImage] | None = None,
@@ -154,7 +155,7 @@ def check_image_context(folder: Path, spec: ImageSpec, profile: BaseProfile) -> 
         raise KitError(f"{folder / SPEC_FILE}:\n  " + str(error).replace("\n", "\n  ")) from None
 
 
-def ensure_base(docker_client: docker.DockerClient, plan: ImagePlan, built: set[str]) -> str:
+def ensure_base(docker_client: sdk.DockerClient, plan: ImagePlan, built: set[str]) -> str:
     """The base image id, building the embedded cpu base when needed (at most once per run)."""
     if plan.profile.embedded and plan.base_image == plan.profile.image and plan.base_image not in built:
         build_cpu_base(docker_client)
@@ -165,7 +166,7 @@ def ensure_base(docker_client: docker.DockerClient, plan: ImagePlan, built: set[
         raise KitError(f"{plan.spec.name}: base image {plan.base_image} is not available locally") from None
 
 
-def identify_bases(docker_client: docker.DockerClient, plans: list[ImagePlan]) -> dict[str, BaseIdentity]:
+def identify_bases(docker_client: sdk.DockerClient, plans: list[ImagePlan]) -> dict[str, BaseIdentity]:
     """Each base once, by identity (building the embedded base when needed), printed before any image is built."""
     identities: dict[str, BaseIdentity] = {}
     built: set[str] = set()
@@ -177,7 +178,7 @@ def identify_bases(docker_client: docker.DockerClient, plans: list[ImagePlan]) -
     return identities
 
 
-def prepare_inputs(docker_client: docker.DockerClient, plan: ImagePlan, base: BaseIdentity) -> ImageInputs:
+def prepare_inputs(docker_client: sdk.DockerClient, plan: ImagePlan, base: BaseIdentity) -> ImageInputs:
     return ImageInputs(
         folder=plan.folder,
         spec=plan.spec,
@@ -193,7 +194,7 @@ def prepare_inputs(docker_client: docker.DockerClient, plan: ImagePlan, base: Ba
     )
 
 
-def build_and_test(docker_client: docker.DockerClient, plan: ImagePlan, base: BaseIdentity) -> ImageOutcome:
+def build_and_test(docker_client: sdk.DockerClient, plan: ImagePlan, base: BaseIdentity) -> ImageOutcome:
     outcome = ImageOutcome(plan)
     spec = plan.spec
     inputs = prepare_inputs(docker_client, plan, base)
@@ -257,7 +258,7 @@ def summary(outcomes: list[ImageOutcome]) -> Table:
 
 
 def build_all(
-    docker_client: docker.DockerClient,
+    docker_client: sdk.DockerClient,
     names: list[str],
     requested_base: str,
     validated: list[ValidImage] | None = None,

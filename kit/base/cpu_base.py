@@ -6,13 +6,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import docker
-
 from kit import __version__
 from kit.base.rootfs import PACKAGES, Rootfs, ensure_rootfs
 from kit.context.files import link_or_copy
 from kit.context.templates import render
 from kit.context.wheelhouse import WheelSet, fill, pinned_versions
+from kit.docker import sdk
 from kit.docker.build import BuildResult, build_image
 from kit.paths import BACKENDS_DIR, BUILD_DIR, CACHE_DIR
 from kit.progress import console
@@ -85,7 +84,7 @@ def write_context(context: BaseContext, directory: Path = CONTEXT_DIR) -> Path:
     return directory
 
 
-def prepare_context(docker_client: docker.DockerClient) -> BaseContext:
+def prepare_context(docker_client: sdk.DockerClient) -> BaseContext:
     rootfs = ensure_rootfs(docker_client)
     console.print(f"base-cpu: root file system {rootfs.image} ({rootfs.origin})")
     (triton_wheel,) = fill(WHEELHOUSE / "triton", TRITON_WHEEL)
@@ -93,7 +92,7 @@ def prepare_context(docker_client: docker.DockerClient) -> BaseContext:
     return BaseContext(rootfs, triton_wheel, backend_wheels)
 
 
-def build_cpu_base(docker_client: docker.DockerClient) -> BuildResult:
+def build_cpu_base(docker_client: sdk.DockerClient) -> BuildResult:
     context = prepare_context(docker_client)
     directory = write_context(context)
     return build_image(docker_client, directory, [CPU.image], label="base-cpu")

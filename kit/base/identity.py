@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import docker
-from docker.errors import DockerException
-
+from kit.docker import sdk
 from kit.docker.containers import OWNER_LABEL
+from kit.docker.sdk import DockerException
 from kit.errors import KitError
 from kit.spec.bases import BaseProfile
 from scoring import triton_options
@@ -39,7 +38,7 @@ class BaseIdentity:
         return f"{self.name} = {self.reference} (Triton {self.triton_release})"
 
 
-def from_reference(image: docker.models.images.Image, name: str) -> str:
+def from_reference(image: sdk.Image, name: str) -> str:
     repository = name.split("@", 1)[0].rsplit(":", 1)[0] if "/" in name or ":" in name else name
     for repo_digest in image.attrs.get("RepoDigests") or []:
         if repo_digest.split("@", 1)[0] == repository:
@@ -47,7 +46,7 @@ def from_reference(image: docker.models.images.Image, name: str) -> str:
     return str(image.id)
 
 
-def stated_release(docker_client: docker.DockerClient, image: docker.models.images.Image) -> tuple[str, set[str]]:
+def stated_release(docker_client: sdk.DockerClient, image: sdk.Image) -> tuple[str, set[str]]:
     """The release the base states (environment, label or version file) and the options its usage text lists."""
     config = image.attrs.get("Config") or {}
     environment = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
@@ -65,7 +64,7 @@ def stated_release(docker_client: docker.DockerClient, image: docker.models.imag
     return release or version_file.strip(), set(USAGE_OPTION.findall(usage))
 
 
-def identify(docker_client: docker.DockerClient, name: str, profile: BaseProfile) -> BaseIdentity:
+def identify(docker_client: sdk.DockerClient, name: str, profile: BaseProfile) -> BaseIdentity:
     """The base's identity, refused when its Triton is not the profile's release."""
     image = docker_client.images.get(name)
     release, usage = stated_release(docker_client, image)

@@ -9,10 +9,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import docker
-from docker.errors import ImageNotFound
-
+from kit.docker import sdk
 from kit.docker.client import DockerImages
+from kit.docker.containers import OWNER_LABEL
+from kit.docker.sdk import ImageNotFound
 from kit.errors import BuildFailed
 from kit.progress import Stopwatch, console
 
@@ -40,7 +40,7 @@ class RootfsError(BuildFailed):
     pass
 
 
-def ensure_rootfs(docker_client: docker.DockerClient) -> Rootfs:
+def ensure_rootfs(docker_client: sdk.DockerClient) -> Rootfs:
     cached = debootstrap_tag()
     try:
         docker_client.images.get(cached)
@@ -58,7 +58,7 @@ def ensure_rootfs(docker_client: docker.DockerClient) -> Rootfs:
     return Rootfs(cached, needs_packages=False, origin="debootstrap")
 
 
-def debootstrap_image(docker_client: docker.DockerClient, tag: str) -> None:
+def debootstrap_image(docker_client: sdk.DockerClient, tag: str) -> None:
     if shutil.which("debootstrap") is None:
         raise RootfsError(
             "debootstrap is not installed; as root run `apt-get install -y debootstrap` (or make a local "
@@ -80,5 +80,7 @@ def debootstrap_image(docker_client: docker.DockerClient, tag: str) -> None:
         subprocess.run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(tarball), "."], check=True)
         console.print(f"{watch.stamp()} rootfs: importing {tarball.stat().st_size // 2**20} MiB as {tag}")
         repository, _, version = tag.rpartition(":")
-        docker_client.api.import_image_from_file(str(tarball), repository=repository, tag=version)
+        docker_client.api.import_image_from_file(
+            str(tarball), repository=repository, tag=version, changes=[f"LABEL {OWNER_LABEL}=triton-kit"]
+        )
     console.print(f"{watch.stamp()} rootfs: {tag} ready")

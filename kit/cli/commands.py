@@ -59,10 +59,9 @@ def command_validate(arguments: argparse.Namespace) -> Result:
 
 
 def command_render(arguments: argparse.Namespace) -> Result:
-    from docker.errors import DockerException
-
     from kit.context.render import render_context
     from kit.docker.client import client
+    from kit.docker.sdk import DockerException
     from kit.pipeline import image_folders, plan_images, prepare_inputs
     from kit.validation import validate_folders
 
@@ -151,7 +150,7 @@ def command_rehearse(arguments: argparse.Namespace) -> Result:
 def command_run(arguments: argparse.Namespace) -> Result:
     from kit.docker.client import client
     from kit.pipeline import image_folders
-    from kit.release.local_run import run_locally
+    from kit.run.local_run import run_locally
     from kit.spec.image import load_spec
 
     spec = load_spec(image_folders([arguments.image])[0])
@@ -160,8 +159,8 @@ def command_run(arguments: argparse.Namespace) -> Result:
 
 
 def command_clean(_: argparse.Namespace) -> Result:
+    from kit.docker.clean import clean
     from kit.docker.client import client
-    from kit.release.clean import clean
 
     clean(client())
     return 0, {}

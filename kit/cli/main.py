@@ -137,8 +137,9 @@ def main(argv: list[str] | None = None, prog: str = "triton-kit") -> int:
 
 
 def run_command(arguments: argparse.Namespace) -> tuple[int, dict[str, Any]]:
-    from docker.errors import DockerException
     from jinja2 import TemplateError
+
+    from kit.docker.sdk import DockerException
 
     try:
         return handlers()[arguments.command](arguments)

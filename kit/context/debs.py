@@ -18,10 +18,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import docker
-from docker.errors import DockerException
-from docker.models.containers import Container
-
+from kit.docker import sdk
+from kit.docker.containers import OWNER_LABEL
+from kit.docker.sdk import Container, DockerException
 from kit.errors import KitError
 from kit.paths import CACHE_DIR
 from kit.progress import Stopwatch, console
@@ -83,9 +82,11 @@ def read_file(container: Container, path: str) -> str:
     raise DebError(f"{path}: too many symbolic links in the base image")
 
 
-def read_base_system(docker_client: docker.DockerClient, image: str) -> BaseSystem:
+def read_base_system(docker_client: sdk.DockerClient, image: str) -> BaseSystem:
     """Read the base's os-release and dpkg status from a created (never started) container."""
-    container = docker_client.containers.create(image, command=["true"], network_mode="none")
+    container = docker_client.containers.create(
+        image, command=["true"], network_mode="none", labels={OWNER_LABEL: "triton-kit"}
+    )
     try:
         return BaseSystem(
             os_codename(read_file(container, "/etc/os-release")), read_file(container, "/var/lib/dpkg/status")
@@ -153,7 +154,7 @@ def fill_debs(packages: list[str], base: BaseSystem, cache: Path = DEBS_DIR) -> 
     return sorted(directory.glob("*.deb"))
 
 
-def system_debs(docker_client: docker.DockerClient, base_image: str, packages: list[str]) -> list[Path]:
+def system_debs(docker_client: sdk.DockerClient, base_image: str, packages: list[str]) -> list[Path]:
     """The .deb files for `packages` on `base_image` (which must be local: resolution reads its dpkg status)."""
     if not packages:
         return []

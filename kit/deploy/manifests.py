@@ -8,9 +8,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from kit.context.render import BUILD_DIR
 from kit.context.templates import render
 from kit.deploy.reference import image_reference
+from kit.paths import BUILD_DIR
 from kit.spec.image import ImageSpec
 from kit.spec.model_folders import model_locations
 from scoring import settings

@@ -14,17 +14,16 @@ from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import docker
-from docker.errors import ImageNotFound, NotFound
-from docker.models.containers import Container
 from rich.table import Table
 
-from kit.context.render import BUILD_DIR
 from kit.deploy.haproxy import HAProxy, Slot
 from kit.deploy.load import Outcome, Request, SteadyLoad
 from kit.deploy.manifests import deploy_values
+from kit.docker import sdk
 from kit.docker.containers import OWNER_LABEL, free_port, wait_for_http_ok
+from kit.docker.sdk import Container, ImageNotFound, NotFound
 from kit.errors import KitError
+from kit.paths import BUILD_DIR
 from kit.progress import console
 from kit.spec.image import ImageSpec, sample_expected, sample_request
 from kit.verify.smoke import loopback_environment
@@ -105,7 +104,7 @@ def load_request(spec: ImageSpec, folder: Path) -> Request:
 class Fleet:
     """The rehearsal's containers: started on free loopback ports, always removed at the end."""
 
-    def __init__(self, docker_client: docker.DockerClient, image: str, spec: ImageSpec, plan: RehearsalPlan) -> None:
+    def __init__(self, docker_client: sdk.DockerClient, image: str, spec: ImageSpec, plan: RehearsalPlan) -> None:
         self.docker_client, self.image, self.spec, self.plan = docker_client, image, spec, plan
         self.started: list[Container] = []
         self.stop_timeout_s = deploy_values(spec).termination_grace_s
@@ -159,7 +158,7 @@ def roll(proxy: HAProxy, fleet: Fleet, replicas: list[Replica], spare: Slot, rep
 
 
 def rehearse(
-    docker_client: docker.DockerClient, spec: ImageSpec, folder: Path, plan: RehearsalPlan, image: str = ""
+    docker_client: sdk.DockerClient, spec: ImageSpec, folder: Path, plan: RehearsalPlan, image: str = ""
 ) -> RehearsalReport:
     """Rehearses `image` (default: the spec's name:version tag)."""
     image = image or f"{spec.name}:{spec.version}"

@@ -9,6 +9,7 @@ from pathlib import Path
 import docker
 from docker.errors import APIError
 
+from kit.docker.containers import OWNER_LABEL
 from kit.errors import BuildFailed
 from kit.progress import Stopwatch, console
 
@@ -60,6 +61,7 @@ def build_image(
         decode=True,
         network_mode="host",
         buildargs=build_args or {},
+        labels={OWNER_LABEL: "triton-kit"},  # what `make clean` looks for
     )
     try:
         for event in events:

@@ -9,12 +9,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 
-import docker
-from docker.errors import APIError, ImageNotFound
-
-from kit.context.render import BUILD_DIR
-from kit.deploy.sbom import SBOM_FILE
+from kit.docker import sdk
+from kit.docker.sdk import APIError, ImageNotFound
 from kit.errors import PushFailed
+from kit.paths import BUILD_DIR
 from kit.progress import console
 from kit.release import credentials
 from kit.release.credentials import Credential
@@ -23,6 +21,7 @@ from kit.release.record import TestedRecord, record_path
 from kit.release.reference import Registry, check_name_length, parse_registry
 from kit.release.registry_api import RegistryClient, RegistryError, Unauthorized, insecure
 from kit.release.sbom_attach import attach, sbom_matches_image
+from kit.verify.sbom import SBOM_FILE
 
 ATTEMPTS = int(os.environ.get("PUSH_ATTEMPTS", "4"))
 BACKOFF_S = float(os.environ.get("PUSH_BACKOFF_S", "2"))  # doubles after each failed attempt
@@ -58,7 +57,7 @@ def check_registry(registry: str) -> str:
     return str(parse_registry(registry))
 
 
-def tested_image(docker_client: docker.DockerClient, name: str) -> tuple[str, list[str]]:
+def tested_image(docker_client: sdk.DockerClient, name: str) -> tuple[str, list[str]]:
     """The image id and tags recorded by a passing smoke test, if they still name the same image."""
     record = TestedRecord.read(name)
     if record is None:
@@ -74,7 +73,7 @@ def tested_image(docker_client: docker.DockerClient, name: str) -> tuple[str, li
     return record.image_id, record.tags
 
 
-def plan_targets(docker_client: docker.DockerClient, registries_by_image: dict[str, list[str]]) -> list[Target]:
+def plan_targets(docker_client: sdk.DockerClient, registries_by_image: dict[str, list[str]]) -> list[Target]:
     """Every image and registry is checked before anything is pushed."""
     targets = []
     for name, registries in registries_by_image.items():
@@ -90,7 +89,7 @@ def plan_targets(docker_client: docker.DockerClient, registries_by_image: dict[s
     return targets
 
 
-def engine_push(docker_client: docker.DockerClient, reference: str, credential: Credential) -> tuple[str, str]:
+def engine_push(docker_client: sdk.DockerClient, reference: str, credential: Credential) -> tuple[str, str]:
     """(digest, "") after a push the engine reports done, or ("", error text). Engine retries are shown."""
     repository, _, tag = reference.rpartition(":")
     digest, waits = "", dict[str, int]()
@@ -113,7 +112,7 @@ def engine_push(docker_client: docker.DockerClient, reference: str, credential: 
     return (digest, "") if digest else ("", "the engine reported no digest")
 
 
-def push_with_retries(docker_client: docker.DockerClient, reference: str, credential: Credential) -> str:
+def push_with_retries(docker_client: sdk.DockerClient, reference: str, credential: Credential) -> str:
     """Push, retrying a dropped connection with backoff; a helper is asked again once after a 401."""
     refreshed = False
     cause = Cause("other", "")
@@ -181,7 +180,7 @@ def attach_sbom(client: RegistryClient, target: Target, digest: str) -> None:
 
 
 def open_clients(
-    docker_client: docker.DockerClient, hosts: list[str], environ: Mapping[str, str]
+    docker_client: sdk.DockerClient, hosts: list[str], environ: Mapping[str, str]
 ) -> dict[str, RegistryClient]:
     info = docker_client.info()
     if len(hosts) > 1 and environ.get("REGISTRY_USERNAME"):
@@ -229,7 +228,7 @@ def refuse_other_image(client: RegistryClient, target: Target, reference: str, t
 
 
 @contextmanager
-def local_tags(docker_client: docker.DockerClient) -> Iterator[dict[str, bool]]:
+def local_tags(docker_client: sdk.DockerClient) -> Iterator[dict[str, bool]]:
     """Registry tags the kit adds locally; the ones not verified are removed again when the push fails."""
     added: dict[str, bool] = {}  # reference -> verified
     try:
@@ -242,7 +241,7 @@ def local_tags(docker_client: docker.DockerClient) -> Iterator[dict[str, bool]]:
         raise
 
 
-def tag_locally(docker_client: docker.DockerClient, target: Target, tag: str, added: dict[str, bool]) -> None:
+def tag_locally(docker_client: sdk.DockerClient, target: Target, tag: str, added: dict[str, bool]) -> None:
     reference = f"{target.repository}:{tag}"
     try:
         if docker_client.images.get(reference).id == target.image_id:
@@ -254,7 +253,7 @@ def tag_locally(docker_client: docker.DockerClient, target: Target, tag: str, ad
 
 
 def push_target(
-    docker_client: docker.DockerClient, client: RegistryClient, target: Target, overwrite: bool, added: dict[str, bool]
+    docker_client: sdk.DockerClient, client: RegistryClient, target: Target, overwrite: bool, added: dict[str, bool]
 ) -> list[Pushed]:
     pushed = []
     for reference, tag in target.references():
@@ -279,7 +278,7 @@ def push_target(
 
 
 def push_images(
-    docker_client: docker.DockerClient,
+    docker_client: sdk.DockerClient,
     registries_by_image: dict[str, list[str]],
     overwrite: bool = False,
     dry_run: bool = False,

@@ -6,8 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kit.context.render import BUILD_DIR
 from kit.errors import KitError
+from kit.paths import BUILD_DIR
 
 RECORDS_DIR = BUILD_DIR / ".tested"  # beside (not inside) build/<name>/, which every render replaces
 # 2: the base by identity. A record of another format is refused: its image must be rebuilt and tested again.

@@ -8,11 +8,11 @@ import re
 import tarfile
 from collections.abc import Iterator
 
-import docker
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
 
+from kit.docker import sdk
 from kit.docker.containers import OWNER_LABEL
 from kit.errors import BuildFailed
 from kit.spec.bases import BaseProfile
@@ -45,12 +45,12 @@ def glibc_needs(data: bytes) -> set[str]:
         return set()
 
 
-def elf_members(docker_client: docker.DockerClient, image_id: str, path: str) -> Iterator[tuple[str, bytes]]:
+def elf_members(docker_client: sdk.DockerClient, image_id: str, path: str) -> Iterator[tuple[str, bytes]]:
     container = docker_client.containers.create(image_id, labels={OWNER_LABEL: "triton-kit"}, network_mode="none")
     try:
         try:
             stream, _ = container.get_archive(path)
-        except docker.errors.NotFound:
+        except sdk.NotFound:
             return
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream)), mode="r|*") as archive:
             for member in archive:
@@ -63,7 +63,7 @@ def elf_members(docker_client: docker.DockerClient, image_id: str, path: str) ->
         container.remove(force=True)
 
 
-def check_glibc(docker_client: docker.DockerClient, image_id: str, profile: BaseProfile) -> str:
+def check_glibc(docker_client: sdk.DockerClient, image_id: str, profile: BaseProfile) -> str:
     """Raise when a file needs a newer glibc than the profile's; return a one-line account of the check."""
     ceiling = version_tuple(profile.glibc)
     too_new, checked, highest = [], 0, ()

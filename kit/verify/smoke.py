@@ -13,11 +13,10 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-import docker
-from docker.models.containers import Container
-
+from kit.docker import sdk
 from kit.docker.containers import log_report, running, wait_until
 from kit.docker.isolated import isolated_run
+from kit.docker.sdk import Container
 from kit.progress import console
 from kit.spec.bases import SHARED_NETWORK_TRITON_ARGS
 from kit.spec.image import ImageSpec, Sample, sample_expected, sample_request
@@ -224,7 +223,7 @@ def missing_triton_metrics(target: Target) -> list[str]:
 
 
 def smoke_test(
-    docker_client: docker.DockerClient,
+    docker_client: sdk.DockerClient,
     image: str,
     spec: ImageSpec,
     folder: Path,

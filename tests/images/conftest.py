@@ -15,7 +15,7 @@ import pytest
 from kit.context.render import BUILD_DIR
 from kit.docker.containers import free_port, http_status
 from kit.pipeline import ImageOutcome, build_all
-from kit.release.local_run import has_default_bridge
+from kit.run.local_run import has_default_bridge
 from tests.images.registry_servers import CertificateAuthority, TlsRegistry
 
 EXAMPLE = "mlp-classifier"

@@ -15,10 +15,10 @@ from docker.errors import ImageNotFound
 
 from kit import PROJECT_ROOT
 from kit.context.render import BUILD_DIR
-from kit.deploy.sbom import SBOM_FILE
 from kit.pipeline import ImageOutcome, build_all
 from kit.release.record import record_path
 from kit.spec.image import load_spec
+from kit.verify.sbom import SBOM_FILE
 from kit.verify.smoke import check_sample, triton_ready_inside
 from kit.verify.transport import status_of
 

@@ -23,7 +23,7 @@ from kit import PROJECT_ROOT
 from kit.docker.containers import free_port, running
 from kit.docker.isolated import isolated_run
 from kit.pipeline import build_all
-from kit.release.local_run import has_default_bridge
+from kit.run.local_run import has_default_bridge
 from kit.verify.smoke import READY_TIMEOUT_S, triton_ready_inside, wait_until_ready
 from kit.verify.transport import request
 

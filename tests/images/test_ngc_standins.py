@@ -12,6 +12,7 @@ from pathlib import Path
 
 import docker
 import pytest
+import yaml
 
 from kit import PROJECT_ROOT
 from kit.release.record import record_path
@@ -30,8 +31,9 @@ def own_cpython() -> dict[str, str]:
 def on_standin(example: str, profile: str, tag: str, target: Path) -> Path:
     folder = target / example
     shutil.copytree(PROJECT_ROOT / "images" / example, folder)
-    with (folder / "image.yaml").open("a") as spec:
-        spec.write(f"base:\n  profile: {profile}\n  image: {tag}\n")
+    spec = yaml.safe_load((folder / "image.yaml").read_text())
+    spec["base"] = {"profile": profile, "image": tag}
+    (folder / "image.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     return folder
 
 

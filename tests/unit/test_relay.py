@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from kit.docker.containers import free_port
-from kit.release.relay import LoopbackRelay
+from kit.run.relay import LoopbackRelay
 from kit.verify.transport import request, status_of
 
 

@@ -7,7 +7,7 @@ import json
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from kit.deploy.sbom import ImageIdentity, sbom_document
+from kit.verify.sbom import ImageIdentity, sbom_document
 
 IMAGE = ImageIdentity("mlp-classifier", "1.0.0", "sha256:" + "ab" * 32, "/usr/bin/python3")
 INVENTORY = {

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import docker
-from docker.errors import ContainerError, DockerException
-
 from kit import __version__
+from kit.docker import sdk
+from kit.docker.containers import OWNER_LABEL
+from kit.docker.sdk import ContainerError, DockerException
 from kit.errors import KitError
 
 SBOM_FILE = "sbom.cdx.json"
@@ -34,7 +34,7 @@ class ImageIdentity:
     python: str  # the image's interpreter that reads its own packages
 
 
-def read_inventory(docker_client: docker.DockerClient, image: ImageIdentity) -> dict[str, Any]:
+def read_inventory(docker_client: sdk.DockerClient, image: ImageIdentity) -> dict[str, Any]:
     """The image's packages, listed by its own Python (network_mode none, removed afterwards)."""
     try:
         output = docker_client.containers.run(
@@ -42,6 +42,7 @@ def read_inventory(docker_client: docker.DockerClient, image: ImageIdentity) -> 
             entrypoint=[image.python, "-c", INVENTORY_SOURCE.read_text()],
             network_mode="none",
             remove=True,
+            labels={OWNER_LABEL: "triton-kit"},
             stdout=True,
             stderr=False,
         )
@@ -131,7 +132,7 @@ def sbom_document(image: ImageIdentity, inventory: dict[str, Any], labels: dict[
     }
 
 
-def write_sbom(docker_client: docker.DockerClient, image: ImageIdentity, directory: Path) -> Path:
+def write_sbom(docker_client: sdk.DockerClient, image: ImageIdentity, directory: Path) -> Path:
     """Write `directory/sbom.cdx.json` (directory is build/<name>/deploy/, beside the manifests)."""
     inventory = read_inventory(docker_client, image)
     labels = docker_client.images.get(image.image_id).labels or {}

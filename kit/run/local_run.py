@@ -16,13 +16,12 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from types import FrameType
 
-import docker
-from docker.models.containers import Container
-
+from kit.docker import sdk
 from kit.docker.containers import log_report, running
 from kit.docker.isolated import isolated_run
+from kit.docker.sdk import Container
 from kit.progress import console
-from kit.release.relay import LoopbackRelay
+from kit.run.relay import LoopbackRelay
 from kit.verify.smoke import READY_TIMEOUT_S, wait_until_ready
 from scoring import settings
 
@@ -37,12 +36,12 @@ def stop_on_signal(signum: int, _frame: FrameType | None) -> None:
     raise StopRequested(signal.Signals(signum).name)
 
 
-def has_default_bridge(docker_client: docker.DockerClient) -> bool:
+def has_default_bridge(docker_client: sdk.DockerClient) -> bool:
     return any(network.name == "bridge" for network in docker_client.networks.list(names=["bridge"]))
 
 
 @contextmanager
-def started(docker_client: docker.DockerClient, image: str, port: int) -> Iterator[Container]:
+def started(docker_client: sdk.DockerClient, image: str, port: int) -> Iterator[Container]:
     """The running container, reachable on 127.0.0.1:`port` (published port or loopback relay)."""
     name = f"triton-kit-run-{port}"
     if has_default_bridge(docker_client):
@@ -59,7 +58,7 @@ def started(docker_client: docker.DockerClient, image: str, port: int) -> Iterat
         yield stack.enter_context(running(docker_client, image, name=name, **isolated.options))
 
 
-def run_locally(docker_client: docker.DockerClient, image: str, port: int) -> None:
+def run_locally(docker_client: sdk.DockerClient, image: str, port: int) -> None:
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, stop_on_signal)
     with started(docker_client, image, port) as container:
