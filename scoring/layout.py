@@ -17,8 +17,13 @@ SCORING_LIB = f"{SCORING_ROOT}/lib"
 IMAGE_LIB = f"{SCORING_ROOT}/image-lib"
 RUNTIME_DIR = f"{SCORING_ROOT}/runtime"
 STANDALONE_PYTHON_DIR = f"{SCORING_ROOT}/python"
-PYTHON_PATH = f"{IMAGE_LIB}:{SCORING_LIB}:{RUNTIME_DIR}"
+
+
+def python_path() -> str:
+    """PYTHONPATH of the scoring processes: the image's own wheels first, then the runtime's, then the package."""
+    return ":".join((IMAGE_LIB, SCORING_LIB, RUNTIME_DIR))
 
 
 def as_template_values() -> dict[str, object]:
-    return {name.lower(): value for name, value in globals().items() if name.isupper()}
+    values: dict[str, object] = {name.lower(): value for name, value in globals().items() if name.isupper()}
+    return {**values, "python_path": python_path()}

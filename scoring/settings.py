@@ -147,7 +147,7 @@ def default(env_name: str) -> Any:
 
 
 def defaults() -> dict[str, Any]:
-    return {declared.env: declared.default for declared in DECLARED}
+    return {name: declared.default for name, declared in BY_ENV.items()}
 
 
 def value(env_name: str, env: Mapping[str, str] | None = None) -> Any:
@@ -226,7 +226,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        parsed = {declared.field: declared.parse(env) for declared in DECLARED}
+        parsed = {declared.field: declared.parse(env) for declared in BY_ENV.values()}
         app_root = Path(parsed["app_root"] or os.getcwd())
         model_dir = Path(parsed["model_dir"]) if parsed["model_dir"] else app_root
         swagger = app_root / "swagger.json"

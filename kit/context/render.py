@@ -17,7 +17,8 @@ from kit.paths import BUILD_DIR, SCORING_DIR, SHARE_DIR
 from kit.spec.bases import BaseProfile
 from kit.spec.ignore import IgnoreRules
 from kit.spec.image import SPEC_FILE, ImageSpec
-from kit.spec.model_folders import MODELS_ROOT, context_placement, model_locations
+from kit.spec.model_folders import context_placement, model_locations
+from scoring import layout
 
 SCORING_PACKAGE = SCORING_DIR
 
@@ -86,7 +87,7 @@ def dockerfile_text(inputs: ImageInputs) -> str:
         base_digest=inputs.base_digest,
         entry_script=spec.entry_script,
         registered_models=bool(spec.models),
-        models_root=MODELS_ROOT,
+        models_root=layout.MODELS_ROOT,
         **model_locations(spec),
         environment=dict(sorted(spec.environment.items())),
         has_image_wheels=bool(inputs.image_wheels),

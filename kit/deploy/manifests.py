@@ -13,7 +13,7 @@ from kit.deploy.reference import image_reference
 from kit.paths import BUILD_DIR
 from kit.spec.image import ImageSpec
 from kit.spec.model_folders import model_locations
-from scoring import settings
+from kit.verify.smoke import image_setting
 
 AZUREML_MAX_REQUEST_TIMEOUT_MS = 180_000
 STARTUP_PERIOD_S = 10
@@ -77,12 +77,6 @@ class DeployValues:
     @property
     def pinned(self) -> bool:
         return "@sha256:" in self.image
-
-
-def image_setting(spec: ImageSpec, name: str) -> int:
-    """A runtime setting as the image runs it: its image.yaml value (validated before the build), else the default
-    declared in scoring/settings.py."""
-    return int(settings.value(name, {name: str(spec.environment.get(name, ""))}))
 
 
 def deploy_values(spec: ImageSpec, registry: str = "") -> DeployValues:

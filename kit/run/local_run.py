@@ -22,10 +22,13 @@ from kit.docker.isolated import isolated_run
 from kit.docker.sdk import Container
 from kit.progress import console
 from kit.run.relay import LoopbackRelay
-from kit.verify.smoke import READY_TIMEOUT_S, wait_until_ready
+from kit.verify.smoke import wait_until_ready
 from scoring import settings
 
-SCORING_PORT = f"{settings.default('SERVER_PORT')}/tcp"
+
+def published_port() -> str:
+    """The image's scoring port as Docker names it, from the runtime's declared default."""
+    return f"{settings.default('SERVER_PORT')}/tcp"
 
 
 class StopRequested(KeyboardInterrupt):
@@ -47,7 +50,11 @@ def started(docker_client: sdk.DockerClient, image: str, port: int) -> Iterator[
     if has_default_bridge(docker_client):
         console.print("run: default bridge network found: publishing the scoring port")
         with running(
-            docker_client, image, name=name, network_mode="bridge", ports={SCORING_PORT: ("127.0.0.1", port)}
+            docker_client,
+            image,
+            name=name,
+            network_mode="bridge",
+            ports={published_port(): ("127.0.0.1", port)},
         ) as container:
             yield container
         return
@@ -63,7 +70,7 @@ def run_locally(docker_client: sdk.DockerClient, image: str, port: int) -> None:
         signal.signal(signum, stop_on_signal)
     with started(docker_client, image, port) as container:
         console.print(f"run: started {image} as {container.name}; waiting for readiness")
-        seconds = wait_until_ready(container, port, READY_TIMEOUT_S)
+        seconds = wait_until_ready(container, port, settings.default("TRITON_READY_TIMEOUT"))
         console.print(f"run: ready after {seconds:.1f} s")
         console.print(f"scoring URI: http://127.0.0.1:{port}/score")
         console.print(

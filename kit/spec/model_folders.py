@@ -19,7 +19,6 @@ from scoring import layout
 if TYPE_CHECKING:  # image.py imports this module
     from kit.spec.image import ImageSpec
 
-MODELS_ROOT = layout.MODELS_ROOT
 REGISTERED_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
 
 
@@ -57,8 +56,8 @@ class ModelFolder(BaseModel):
 def model_dir(models: list[ModelFolder]) -> str:
     """The AZUREML_MODEL_DIR Azure ML sets for these models."""
     if len(models) == 1:
-        return f"{MODELS_ROOT}/{models[0].registered_name}/{models[0].version}"
-    return MODELS_ROOT
+        return f"{layout.MODELS_ROOT}/{models[0].registered_name}/{models[0].version}"
+    return layout.MODELS_ROOT
 
 
 def placement(models: list[ModelFolder], model: ModelFolder) -> str:

@@ -24,10 +24,8 @@ from kit.spec.samples import HeaderRegex, sample_target
 from kit.verify.transport import Target, connect, request, status_of
 from scoring import settings
 
-READY_TIMEOUT_S = settings.default("TRITON_READY_TIMEOUT")
 # Triton binds 127.0.0.1 by default (TRITON_LOCALHOST_ONLY).
 TRITON_TEST_ARGS = " ".join(SHARED_NETWORK_TRITON_ARGS)
-TRITON_INSIDE = f"http://127.0.0.1:{settings.default('TRITON_HTTP_PORT')}/v2/health/ready"
 # Triton's own metrics that the scoring app's /metrics must re-export once a sample has been scored (Triton's
 # metrics port stays inside the container).
 TRITON_METRICS = (
@@ -35,10 +33,17 @@ TRITON_METRICS = (
     "nv_inference_queue_duration_us",
     "nv_inference_compute_infer_duration_us",
 )
-TRITON_PROBE = (
-    "import sys, urllib.request; "
-    f"sys.exit(0 if urllib.request.urlopen({TRITON_INSIDE!r}, timeout=5).status == 200 else 1)"
-)
+
+
+def triton_inside_url(spec: ImageSpec) -> str:
+    """Triton's readiness inside the container, on the port the image runs it (image.yaml or the declared default)."""
+    return f"http://127.0.0.1:{image_setting(spec, 'TRITON_HTTP_PORT')}/v2/health/ready"
+
+
+def image_setting(spec: ImageSpec, name: str) -> int:
+    """A runtime setting as the image runs it: its image.yaml value (validated before the build), else the default
+    declared in scoring/settings.py."""
+    return int(settings.value(name, {name: str(spec.environment.get(name, ""))}))
 
 
 def loopback_environment(port: int, triton_port: int) -> dict[str, str]:
@@ -56,10 +61,13 @@ def wait_until_ready(container: Container, target: Target, timeout_s: float, pat
     return wait_until(container, lambda: status_of(target, path) == 200, path, timeout_s)
 
 
-def triton_ready_inside(container: Container) -> bool:
-    """Triton answers on 127.0.0.1:8000 inside the container (asked from within: nothing outside can reach it)."""
+def triton_ready_inside(container: Container, url: str) -> bool:
+    """Triton answers on loopback inside the container (asked from within: nothing outside can reach it)."""
     python = (container.image.attrs["Config"].get("Entrypoint") or ["python3"])[0]
-    return container.exec_run([python, "-c", TRITON_PROBE]).exit_code == 0
+    probe = (
+        f"import sys, urllib.request; sys.exit(0 if urllib.request.urlopen({url!r}, timeout=5).status == 200 else 1)"
+    )
+    return container.exec_run([python, "-c", probe]).exit_code == 0
 
 
 @dataclass
@@ -238,13 +246,14 @@ def smoke_test(
         with running(docker_client, image, name=name, **options) as container:
             console.print(f"smoke {spec.name}: started {name} (network none, scoring at {isolated.socket_path})")
             target = isolated.socket_path
-            report.ready_seconds = wait_until_ready(container, target, READY_TIMEOUT_S)
+            ready_timeout_s = image_setting(spec, "TRITON_READY_TIMEOUT")
+            report.ready_seconds = wait_until_ready(container, target, ready_timeout_s)
             for label, path in (("GET / (liveness)", "/"), ("GET /ready", "/ready")):
                 status = status_of(target, path)
                 if status != 200:
                     report.failures.append(f"{label} answered {status}")
-            if not triton_ready_inside(container):
-                report.failures.append(f"Triton is not ready at {TRITON_INSIDE} inside the container")
+            if not triton_ready_inside(container, triton_inside_url(spec)):
+                report.failures.append(f"Triton is not ready at {triton_inside_url(spec)} inside the container")
             for sample in spec.samples:
                 problems = check_sample(target, folder, sample)
                 report.failures += problems

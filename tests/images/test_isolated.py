@@ -24,10 +24,12 @@ from kit.docker.containers import free_port, running
 from kit.docker.isolated import isolated_run
 from kit.pipeline import build_all
 from kit.run.local_run import has_default_bridge
-from kit.verify.smoke import READY_TIMEOUT_S, triton_ready_inside, wait_until_ready
+from kit.verify.smoke import triton_ready_inside, wait_until_ready
 from kit.verify.transport import request
+from scoring import settings
 
 pytestmark = pytest.mark.docker
+READY_TIMEOUT_S = settings.default("TRITON_READY_TIMEOUT")
 AML_EXAMPLE = PROJECT_ROOT / "images" / "aml-digits"
 NAME = "own-client-digits"
 # The aml-digits flow without the azureml imports: its onnxruntimetriton helper opens its own client to
@@ -107,7 +109,7 @@ def test_several_containers_each_with_triton_on_localhost_8000(docker_client, ow
             wait_until_ready(container, socket_path, READY_TIMEOUT_S)
         for container, socket_path in started:
             assert container.attrs["HostConfig"]["NetworkMode"] == "none"
-            assert triton_ready_inside(container)
+            assert triton_ready_inside(container, "http://127.0.0.1:8000/v2/health/ready")  # as scripts call it
             status, _, answer = request(socket_path, "POST", "/score", body, {"Content-Type": "application/json"})
             assert (status, json.loads(answer)) == (200, expected)
     assert not [network.name for network in docker_client.networks.list() if network.name not in ("host", "none")]
