@@ -5,6 +5,7 @@ Validation (kit/spec/folder_paths.py) has already refused symlinks that dangle o
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Callable
@@ -61,3 +62,12 @@ def keep(source: Path, path: Path, exclude: set[Path], ignored: Callable[[Path],
     if path in exclude or skipped(path.relative_to(source)):
         return False
     return not (ignored is not None and ignored(path))
+
+
+def sha256_of(path: Path) -> str:
+    """The file's SHA-256, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

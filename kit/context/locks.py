@@ -18,6 +18,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from kit.context.files import sha256_of
 from kit.errors import KitError
 from kit.progress import Stopwatch, console
 from kit.spec.bases import PROFILES, BaseProfile
@@ -162,14 +163,6 @@ def hashed_requirements(wheel_files: list[Path] | tuple[Path, ...]) -> str:
         name, version = path.name.split("-")[:2]
         lines.append(LockedWheel(canonicalize_name(name), version, path.name, sha256_of(path)).requirement_line())
     return "".join(lines)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def drift(profile: BaseProfile) -> list[str]:

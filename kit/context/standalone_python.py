@@ -10,7 +10,6 @@ layout (python/bin/python3, with pip) and STANDALONE_PYTHON_SHA256 to its SHA-25
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -19,6 +18,7 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
+from kit.context.files import sha256_of
 from kit.errors import KitError
 from kit.paths import CACHE_DIR as KIT_CACHE_DIR
 from kit.progress import console
@@ -36,14 +36,6 @@ OVERRIDE_SHA256 = "STANDALONE_PYTHON_SHA256"
 
 class StandalonePythonMissing(KitError):
     pass
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def override(environ: Mapping[str, str] = os.environ) -> tuple[Path, str] | None:
