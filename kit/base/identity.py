@@ -84,3 +84,12 @@ def identify(docker_client: sdk.DockerClient, name: str, profile: BaseProfile) -
             f" profile) {'has' if missing else 'lacks'}; it is another release ({release or 'unstated'}); {fix}"
         )
     return BaseIdentity(name, from_reference(image, name), str(image.id), release or profile.triton_version)
+
+
+def unchecked(docker_client: sdk.DockerClient, name: str, profile: BaseProfile) -> BaseIdentity:
+    """The base's identity for rendering only: by digest or id when it is here, else by name; never run."""
+    try:
+        image = docker_client.images.get(name)
+    except sdk.DockerException:
+        return BaseIdentity(name, name, "unavailable", profile.triton_version)
+    return BaseIdentity(name, from_reference(image, name), str(image.id), profile.triton_version)

@@ -59,9 +59,9 @@ def command_validate(arguments: argparse.Namespace) -> Result:
 
 
 def command_render(arguments: argparse.Namespace) -> Result:
+    from kit.base.identity import unchecked
     from kit.context.render import render_context
     from kit.docker.client import client
-    from kit.docker.sdk import DockerException
     from kit.pipeline import image_folders, plan_images, prepare_inputs
     from kit.validation import validate_folders
 
@@ -69,11 +69,8 @@ def command_render(arguments: argparse.Namespace) -> Result:
     docker_client = client()
     contexts = {}
     for plan in plan_images(docker_client, arguments.names, arguments.base, validated):
-        try:
-            digest = str(docker_client.images.get(plan.base_image).id)
-        except DockerException:
-            digest = "unavailable"  # rendering needs no base; building does
-        contexts[plan.spec.name] = str(render_context(prepare_inputs(docker_client, plan, digest)))
+        base = unchecked(docker_client, plan.base_image, plan.profile)  # rendering needs no base; building does
+        contexts[plan.spec.name] = str(render_context(prepare_inputs(docker_client, plan, base)))
         console.print(f"render: {plan.spec.name} -> {contexts[plan.spec.name]}")
     return 0, {"contexts": contexts}
 

@@ -19,7 +19,7 @@ from kit.pipeline import ImageOutcome, build_all
 from kit.release.record import record_path
 from kit.spec.image import load_spec
 from kit.verify.sbom import SBOM_FILE
-from kit.verify.smoke import check_sample, triton_ready_inside
+from kit.verify.smoke import check_sample, triton_inside_url, triton_ready_inside
 from kit.verify.transport import status_of
 
 pytestmark = pytest.mark.docker
@@ -67,7 +67,7 @@ def test_compose_started_container_serves_health_and_score(
     project = docker_compose_project_name
     composed = [item for item in containers if item.labels.get("com.docker.compose.project") == project]
     assert composed and all(container.attrs["HostConfig"]["NetworkMode"] == "none" for container in composed)
-    assert all(triton_ready_inside(container) for container in composed)
+    assert all(triton_ready_inside(container, triton_inside_url(spec)) for container in composed)
     assert not [
         network.name for network in docker_client.networks.list() if network.name not in ("host", "none", "bridge")
     ]

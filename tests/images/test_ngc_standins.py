@@ -16,6 +16,7 @@ import yaml
 
 from kit import PROJECT_ROOT
 from kit.release.record import record_path
+from kit.spec.bases import PROFILES
 from tests.support.relocatable_python import make_archive
 from tests.support.standins import STANDIN_DIR, STANDINS, build_standin
 
@@ -32,6 +33,7 @@ def on_standin(example: str, profile: str, tag: str, target: Path) -> Path:
     folder = target / example
     shutil.copytree(PROJECT_ROOT / "images" / example, folder)
     spec = yaml.safe_load((folder / "image.yaml").read_text())
+    spec["name"] = f"{example}-on-{profile.replace('.', '-')}"  # never the example's own tags and record
     spec["base"] = {"profile": profile, "image": tag}
     (folder / "image.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     return folder
@@ -72,9 +74,9 @@ def test_ngc_20_09_standin_serves_aml_digits_with_the_users_own_cpython(
     )
     assert "the base has 2.27" in output and "5/5" in output
 
-    dockerfile = (PROJECT_ROOT / "build" / "aml-digits" / "Dockerfile").read_text()
+    dockerfile = (PROJECT_ROOT / "build" / "aml-digits-on-ngc-20-09" / "Dockerfile").read_text()
     assert f"FROM {standin.id} AS scoring-packages" in dockerfile and "--require-hashes" in dockerfile
-    record = json.loads(record_path("aml-digits").read_text())
+    record = json.loads(record_path("aml-digits-on-ngc-20-09").read_text())
     assert record["base"] == standin.id and record["format"] == 2
     image = record["image_id"]
     # The image's environment leaves the base's own python3 (3.6 here) working: PYTHONPATH is not set image-wide
@@ -91,7 +93,7 @@ def test_ngc_24_12_standin_serves_mlp_classifier(docker_client: docker.DockerCli
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     assert "Triton 2.53.0" in output and "1/1" in output
-    image = json.loads(record_path("mlp-classifier").read_text())["image_id"]
+    image = json.loads(record_path("mlp-classifier-on-ngc-24-12").read_text())["image_id"]
     code, output = run_in(docker_client, image, "python3", "-c", "import sys, gevent; print(sys.version_info[:2])")
     assert code == 0 and output.strip() == "(3, 12)", output
 
@@ -109,3 +111,17 @@ def test_a_base_of_another_release_is_refused_before_any_build(
 
 def test_standins_are_named_for_their_profiles() -> None:
     assert set(STANDINS) == {"ngc-20.09", "ngc-24.12"}
+
+
+@pytest.mark.parametrize("profile", ["ngc-20.09", "ngc-24.12"])
+def test_render_for_an_ngc_profile_needs_no_ngc_image(profile: str, tmp_path: Path) -> None:
+    folder = tmp_path / "render-check"
+    shutil.copytree(PROJECT_ROOT / "images" / "mlp-classifier", folder)
+    spec = yaml.safe_load((folder / "image.yaml").read_text())
+    (folder / "image.yaml").write_text(yaml.safe_dump({**spec, "name": "render-check"}, sort_keys=False))
+    command = [sys.executable, "build.py", "--json", "--base", profile, "render", str(folder)]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    context = Path(json.loads(result.stdout)["contexts"]["render-check"])
+    dockerfile = (context / "Dockerfile").read_text()
+    assert "--require-hashes" in dockerfile and f"FROM {PROFILES[profile].image} AS scoring-packages" in dockerfile

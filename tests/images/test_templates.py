@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from kit import PROJECT_ROOT
+from kit.base.identity import unchecked
 from kit.context.render import BUILD_DIR, render_context
 from kit.docker.build import BuildResult, build_image
 from kit.pipeline import ImageOutcome, ensure_base, plan_images, prepare_inputs
@@ -36,8 +37,8 @@ def image_env(docker_client: docker.DockerClient, image_id: str) -> dict[str, st
 
 def build_without_smoke(docker_client: docker.DockerClient, folder: Path, context: Path) -> BuildResult:
     (plan,) = plan_images(docker_client, [str(folder)], "cpu")
-    base_digest = ensure_base(docker_client, plan, {plan.base_image})  # built by the built_examples fixture
-    inputs = prepare_inputs(docker_client, plan, base_digest)
+    ensure_base(docker_client, plan, {plan.base_image})  # built by the built_examples fixture
+    inputs = prepare_inputs(docker_client, plan, unchecked(docker_client, plan.base_image, plan.profile))
     return build_image(docker_client, render_context(inputs, context), [f"{plan.spec.name}:test"], label="env-check")
 
 
