@@ -142,7 +142,8 @@ def test_supervisor_refuses_to_start_without_the_mount(tmp_path: Path) -> None:
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if "exiting with" not in line]
     assert len(lines) == 1, result.stderr
-    assert "the model folder is not mounted" in lines[0] and str(tmp_path / "digits-model" / "1" / "m" / "t") in lines[0]
+    assert "the model folder is not mounted" in lines[0]
+    assert str(tmp_path / "digits-model" / "1" / "m" / "t") in lines[0]
     assert "Traceback" not in result.stderr
 
 
