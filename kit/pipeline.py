@@ -221,7 +221,10 @@ def build_and_test(docker_client: sdk.DockerClient, plan: ImagePlan, base: BaseI
         return outcome.fail(str(error), ExitCode.BUILD)
     docker_client.images.get(result.image_id).tag(spec.name, spec.version)
     outcome.tags = [inputs.tag, candidate]
-    TestedRecord(result.image_id, outcome.tags, inputs.revision, base=base.reference).write(spec.name)
+    mounted = {model.name: model.as_record() for model in outcome.report.mounted_models}
+    TestedRecord(result.image_id, outcome.tags, inputs.revision, base=base.reference, mounted_models=mounted).write(
+        spec.name
+    )
     return outcome
 
 

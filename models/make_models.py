@@ -148,6 +148,19 @@ def heavy(folder: Path) -> None:
                 "confidence": [round(float(value), 6) for value in probabilities.max(axis=1)]})  # fmt: skip
 
 
+def seed_registered(folder: Path) -> None:
+    """heavy-mlp's model in a registered folder (model/triton/), mounted at start; raw float32 rows as samples."""
+    model_path = save_onnx(heavy_mlp(), folder / "model" / "triton" / "heavy_mlp" / "1" / "model.onnx")
+    batch = np.random.default_rng(5).standard_normal((2, 64)).astype(np.float32)
+    (folder / "samples").mkdir(parents=True, exist_ok=True)
+    (folder / "samples" / "rows.bin").write_bytes(batch.astype("<f4").tobytes())
+    (folder / "samples" / "not-whole-rows.bin").write_bytes(batch.astype("<f4").tobytes()[:300])
+    probabilities = run_onnx(model_path, {"x": batch})["probabilities"]
+    write_json(folder / "samples" / "expected.json",
+               {"labels": probabilities.argmax(axis=1).tolist(),
+                "confidence": [round(float(value), 6) for value in probabilities.max(axis=1)]})  # fmt: skip
+
+
 def sniffed_uploads(folder: Path) -> None:
     """The tiny MLP again, fed the same rows as a JSON document and as a CSV file (told apart by libmagic)."""
     model_path = save_onnx(mlp((8, 16, 3), seed=0), folder / "triton" / "mlp" / "1" / "model.onnx")
@@ -197,6 +210,7 @@ EXAMPLES: dict[str, Callable[[Path], None]] = {
     "text-reader": text_reader,
     "heavy-mlp": heavy,
     "sniffed-uploads": sniffed_uploads,
+    "seed-registered": seed_registered,
 }
 
 

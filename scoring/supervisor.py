@@ -23,6 +23,7 @@ import time
 
 from scoring import drain, settings, triton_options
 from scoring.logs import json_line, relay_as_json
+from scoring.model_mount import repository_problem
 from scoring.readiness import TritonReadiness
 from scoring.settings import Settings, SettingsError
 from scoring.triton_options import TritonOptions
@@ -302,6 +303,10 @@ class Supervisor:
             command = triton_command(self.settings)
         except (SettingsError, triton_options.UnknownTritonRelease) as error:
             say(f"bad setting: {error}")
+            return 2
+        problem = repository_problem(self.settings.model_dir, self.settings.triton_model_repository)
+        if problem:
+            say(problem)
             return 2
         note = exposure_note(self.settings, triton_options.load(self.settings.triton_release))
         if note:

@@ -149,9 +149,12 @@ def command_run(arguments: argparse.Namespace) -> Result:
     from kit.pipeline import image_folders
     from kit.run.local_run import run_locally
     from kit.spec.image import load_spec
+    from kit.verify.model_mounts import direct_volumes
 
-    spec = load_spec(image_folders([arguments.image])[0])
-    run_locally(client(), f"{spec.name}:{spec.version}", arguments.port or settings.default("SERVER_PORT"))
+    folder = image_folders([arguments.image])[0]
+    spec = load_spec(folder)
+    port = arguments.port or settings.default("SERVER_PORT")
+    run_locally(client(), f"{spec.name}:{spec.version}", port, direct_volumes(folder, spec))
     return 0, {"image": f"{spec.name}:{spec.version}"}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from kit.paths import BUILD_DIR, SCORING_DIR, SHARE_DIR
 from kit.spec.bases import BaseProfile
 from kit.spec.ignore import IgnoreRules
 from kit.spec.image import SPEC_FILE, ImageSpec
-from kit.spec.model_folders import context_placement, model_locations
+from kit.spec.model_folders import context_placement, model_locations, mount_point, mounted
 from scoring import layout
 
 SCORING_PACKAGE = SCORING_DIR
@@ -87,6 +88,8 @@ def dockerfile_text(inputs: ImageInputs) -> str:
         base_digest=inputs.base_digest,
         entry_script=spec.entry_script,
         registered_models=bool(spec.models),
+        # Mounted at start (image.yaml models: mount: true): no model file enters the context or the image.
+        mounted_models=[mount_point(model) for model in spec.models] if mounted(spec.models) else [],
         models_root=layout.MODELS_ROOT,
         **model_locations(spec),
         environment=dict(sorted(spec.environment.items())),
@@ -100,6 +103,21 @@ def dockerfile_text(inputs: ImageInputs) -> str:
     )
 
 
+def compose_mounts(inputs: ImageInputs, directory: Path) -> list[dict[str, str]]:
+    """A mount: true image's registered folders for the compose files: the image folder's own, relative to the
+    compose file (bound read-only at the same mount points as `make run` and the smoke test)."""
+    if not mounted(inputs.spec.models):
+        return []
+    return [
+        {
+            "name": model.registered_name,
+            "source": os.path.relpath(inputs.folder / model.path, directory),
+            "target": mount_point(model),
+        }
+        for model in inputs.spec.models
+    ]
+
+
 def render_context(inputs: ImageInputs, directory: Path | None = None) -> Path:
     spec, folder = inputs.spec, inputs.folder
     directory = directory or BUILD_DIR / spec.name
@@ -110,6 +128,8 @@ def render_context(inputs: ImageInputs, directory: Path | None = None) -> Path:
     if not spec.models:
         model_folders = {folder / (spec.model_repository or "triton"): directory / "triton"}
     exclude = {folder / SPEC_FILE, folder / "samples", *model_folders}
+    if mounted(spec.models):
+        model_folders = {}
     if spec.dockerfile_template is not None:
         exclude.add(folder / spec.dockerfile_template)
     ignore = IgnoreRules(folder)  # .amlignore / .dockerignore of the user's folder
@@ -134,7 +154,12 @@ def render_context(inputs: ImageInputs, directory: Path | None = None) -> Path:
     )
     for compose in ("docker-compose.yml", "docker-compose.no-bridge.yml"):
         text = render(
-            f"image/{compose}.j2", name=spec.name, image=inputs.tag, socket_dir=SOCKET_DIR, socket_name=SOCKET_NAME
+            f"image/{compose}.j2",
+            name=spec.name,
+            image=inputs.tag,
+            socket_dir=SOCKET_DIR,
+            socket_name=SOCKET_NAME,
+            model_mounts=compose_mounts(inputs, directory),
         )
         (directory / compose).write_text(text)
     return directory

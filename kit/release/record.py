@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kit.errors import KitError
 from kit.paths import BUILD_DIR
+from kit.spec.model_digests import MountedModel
 
 RECORDS_DIR = BUILD_DIR / ".tested"  # beside (not inside) build/<name>/, which every render replaces
 # 2: the base by identity. A record of another format is refused: its image must be rebuilt and tested again.
@@ -29,6 +30,9 @@ class TestedRecord:
     sboms: dict[str, str] = field(default_factory=dict)  # repository@digest -> attached SBOM artifact's digest
     # The base the image was built from, by digest or image id (kit/base/identity.py).
     base: str = ""
+    # Registered model folders mounted at start (mount: true): registered name -> {version, path, digest, files},
+    # the files' SHA-256 as the smoke test mounted them (kit/spec/model_digests.py); empty for baked models.
+    mounted_models: dict[str, dict[str, object]] = field(default_factory=dict)
     format: int = RECORD_FORMAT
 
     def write(self, name: str) -> Path:
@@ -49,7 +53,12 @@ class TestedRecord:
                 f" rebuild: make build IMAGES={name}"
             )
         digests, sboms = dict(data.get("digests", {})), dict(data.get("sboms", {}))
-        return cls(data["image_id"], list(data["tags"]), data.get("revision", ""), digests, sboms, data.get("base", ""))
+        base, mounted = data.get("base", ""), dict(data.get("mounted_models", {}))
+        return cls(data["image_id"], list(data["tags"]), data.get("revision", ""), digests, sboms, base, mounted)
+
+    def mounted(self) -> list[MountedModel]:
+        """The mounted models the smoke test used, with their file digests."""
+        return [MountedModel.from_record(name, data) for name, data in self.mounted_models.items()]
 
 
 def record_path(name: str) -> Path:

@@ -6,6 +6,8 @@ The container gets its own network namespace either way, so Triton sits on 127.0
   127.0.0.1:<port>;
 - it has none (dockerd --bridge=none, as on this project's build machine): network_mode=none, the scoring app listens
   on a unix socket in a mounted folder, and a loopback relay started here serves 127.0.0.1:<port>.
+An image whose models are `mount: true` gets its registered folders bound read-only where the smoke test binds them
+(kit/verify/model_mounts.py), straight from the image folder.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from types import FrameType
+from typing import Any
 
 from kit.docker import sdk
 from kit.docker.containers import log_report, running
@@ -44,9 +47,15 @@ def has_default_bridge(docker_client: sdk.DockerClient) -> bool:
 
 
 @contextmanager
-def started(docker_client: sdk.DockerClient, image: str, port: int) -> Iterator[Container]:
-    """The running container, reachable on 127.0.0.1:`port` (published port or loopback relay)."""
+def started(
+    docker_client: sdk.DockerClient, image: str, port: int, volumes: dict[str, Any] | None = None
+) -> Iterator[Container]:
+    """The running container, reachable on 127.0.0.1:`port` (published port or loopback relay); `volumes`: the
+    registered model folders to bind read-only (mount: true)."""
     name = f"triton-kit-run-{port}"
+    volumes = volumes or {}
+    for source, bind in volumes.items():
+        console.print(f"run: mounting {source} read-only at {bind['bind']}")
     if has_default_bridge(docker_client):
         console.print("run: default bridge network found: publishing the scoring port")
         with running(
@@ -55,6 +64,7 @@ def started(docker_client: sdk.DockerClient, image: str, port: int) -> Iterator[
             name=name,
             network_mode="bridge",
             ports={published_port(): ("127.0.0.1", port)},
+            volumes=volumes,
         ) as container:
             yield container
         return
@@ -62,13 +72,14 @@ def started(docker_client: sdk.DockerClient, image: str, port: int) -> Iterator[
     with ExitStack() as stack:
         isolated = stack.enter_context(isolated_run("triton-kit-run"))
         stack.enter_context(LoopbackRelay(port, isolated.socket_path))
-        yield stack.enter_context(running(docker_client, image, name=name, **isolated.options))
+        options = {**isolated.options, "volumes": {**isolated.options["volumes"], **volumes}}
+        yield stack.enter_context(running(docker_client, image, name=name, **options))
 
 
-def run_locally(docker_client: sdk.DockerClient, image: str, port: int) -> None:
+def run_locally(docker_client: sdk.DockerClient, image: str, port: int, volumes: dict[str, Any] | None = None) -> None:
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, stop_on_signal)
-    with started(docker_client, image, port) as container:
+    with started(docker_client, image, port, volumes) as container:
         console.print(f"run: started {image} as {container.name}; waiting for readiness")
         seconds = wait_until_ready(container, port, settings.default("TRITON_READY_TIMEOUT"))
         console.print(f"run: ready after {seconds:.1f} s")

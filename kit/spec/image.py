@@ -256,6 +256,11 @@ class ImageSpec(Strict):
         folders = [model.path for model in value]
         if len(set(names)) != len(names) or len(set(folders)) != len(folders):
             raise ValueError("each model folder and registered name may appear once; remove the duplicate")
+        if len({model.mount for model in value}) > 1:
+            raise ValueError(
+                "mount: set it on every model folder or on none (an image either holds its models or has them all "
+                "mounted at start, so one AZUREML_MODEL_DIR layout serves every platform)"
+            )
         return value
 
     @field_validator("dockerfile_template")

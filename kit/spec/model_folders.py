@@ -4,6 +4,10 @@ One model: AZUREML_MODEL_DIR=/var/azureml-app/azureml-models/<name>/<version>, t
 it (`models/` -> $AZUREML_MODEL_DIR/models/...). Several: AZUREML_MODEL_DIR=/var/azureml-app/azureml-models, each at
 <name>/<version>/<folder>/. The Triton repository path is stored relative to AZUREML_MODEL_DIR, so the image follows
 whatever AZUREML_MODEL_DIR the platform sets when it attaches the same models.
+
+`mount: true` (on every model folder, or none): the image is built without the files, and the folders are mounted
+read-only at start where Azure ML mounts a registered model (MODELS_ROOT/<name>/<version>/<folder>, see mount_point);
+the smoke test, `make run`, compose and the generated manifests all attach them there.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ class ModelFolder(BaseModel):
     path: str = Field(description="the registered model's folder, relative to the image folder")
     name: str | None = Field(default=None, description="registered model name (default: the folder's name)")
     version: int = Field(default=1, ge=1)
+    mount: bool = Field(
+        default=False,
+        description="mounted read-only at start (as Azure ML mounts a registered model), not built into the image",
+    )
 
     @field_validator("path")
     @classmethod
@@ -51,6 +59,16 @@ class ModelFolder(BaseModel):
     @property
     def folder_name(self) -> str:
         return PurePosixPath(self.path).name
+
+
+def mounted(models: list[ModelFolder]) -> bool:
+    """The image holds no model: every registered folder is mounted at start (validated: all or none)."""
+    return bool(models) and all(model.mount for model in models)
+
+
+def mount_point(model: ModelFolder) -> str:
+    """Where a registered folder lies in the image, mounted or baked: Azure ML's <name>/<version>/<folder>."""
+    return f"{layout.MODELS_ROOT}/{context_placement(model)}"
 
 
 def model_dir(models: list[ModelFolder]) -> str:

@@ -20,7 +20,9 @@ from kit.docker.sdk import Container
 from kit.progress import console
 from kit.spec.bases import SHARED_NETWORK_TRITON_ARGS
 from kit.spec.image import ImageSpec, Sample, sample_expected, sample_request
+from kit.spec.model_digests import MountedModel
 from kit.spec.samples import HeaderRegex, sample_target
+from kit.verify.model_mounts import staged_mounts
 from kit.verify.transport import Target, connect, request, status_of
 from scoring import settings
 
@@ -76,6 +78,8 @@ class SmokeReport:
     samples_passed: int = 0
     samples_total: int = 0
     failures: list[str] = field(default_factory=list)
+    # The registered folders mounted read-only for the test (mount: true), with the digests of the files used.
+    mounted_models: list[MountedModel] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -236,13 +240,21 @@ def smoke_test(
     spec: ImageSpec,
     folder: Path,
     environment: dict[str, str] | None = None,
+    user: str | None = None,
 ) -> SmokeReport:
-    """Health, Triton inside, every sample and Triton's metrics; `environment` adds settings as a platform would."""
+    """Health, Triton inside, every sample and Triton's metrics; `environment` adds settings as a platform would,
+    `user` runs it as another uid.
+    An image whose models are mounted gets them read-only at their mount points (kit/verify/model_mounts.py)."""
     report = SmokeReport(samples_total=len(spec.samples))
-    with isolated_run(f"triton-kit-smoke-{spec.name}") as isolated:
+    with isolated_run(f"triton-kit-smoke-{spec.name}") as isolated, staged_mounts(folder, spec) as mounts:
         name = f"triton-kit-smoke-{spec.name}-{isolated.socket_path.parent.name.rsplit('-', 1)[-1]}"
         options = dict(isolated.options)
         options["environment"] = {**options.get("environment", {}), **(environment or {})}
+        # Registered model folders of a mount: true image, read-only where Azure ML mounts them.
+        options["volumes"] = {**options.get("volumes", {}), **mounts.volumes}
+        report.mounted_models = mounts.models
+        if user is not None:  # e.g. "12345:0", a random uid as OpenShift assigns
+            options["user"] = user
         with running(docker_client, image, name=name, **options) as container:
             console.print(f"smoke {spec.name}: started {name} (network none, scoring at {isolated.socket_path})")
             target = isolated.socket_path
