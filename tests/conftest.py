@@ -30,7 +30,8 @@ def no_process_left_behind() -> Iterator[None]:
     except AssertionError:
         remaining = leftovers.left_behind(SESSION_TOKEN)
         if remaining:
-            pytest.fail(f"the suite left {len(remaining)} process(es) behind:\n{leftovers.describe(remaining)}")
+            listing = leftovers.describe(remaining)
+            pytest.fail(f"the suite left {len(remaining)} process(es) behind:\n{listing}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
