@@ -84,8 +84,8 @@ def test_triton_killed_stops_everything_nonzero_within_5_s(start_service: StartS
 
 
 LINGERING_LAUNCHER = """#!/bin/sh
-# tritonserver, after starting a process of its group that does not follow it when it dies (as a python backend
-# stub busy in a call does not): the supervisor must end it.
+# tritonserver, after starting a process in its group that does not exit when tritonserver dies (like a python
+# backend stub stuck in a call, which is not reliably reproducible): the supervisor must end it.
 sleep 600 &
 echo $! > "{pid_file}"
 exec "{tritonserver}" "$@"
@@ -149,7 +149,7 @@ def test_slow_model_loading_liveness_200_readiness_503_then_seamless_handover(st
     probes: list[tuple[int, int, int]] = []  # (liveness, readiness, score) while starting
     wait_until(lambda: service.request("GET", "/")[0], 90, "the supervisor binding the port", ignoring=(OSError,))
 
-    def probe() -> bool:
+    def look() -> bool:
         try:
             liveness = service.request("GET", "/")[0]
         except OSError:
@@ -159,7 +159,7 @@ def test_slow_model_loading_liveness_200_readiness_503_then_seamless_handover(st
         probes.append((liveness, readiness, score))
         return readiness == 200
 
-    wait_until(probe, 90, lambda: f"readiness 200; probes {probes}", poll_s=0.1)
+    wait_until(look, 90, lambda: f"readiness 200; probes {probes}", poll_s=0.1)
     loading = [probe for probe in probes if probe[1] != 200]
     assert len(loading) >= 10, probes  # several seconds of model loading were observed
     assert all(probe == (200, 503, 503) for probe in loading), loading
