@@ -6,10 +6,10 @@ Nothing is parsed until a script asks for it: headers, query arguments, the body
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from scoring.errors import read_body

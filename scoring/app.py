@@ -17,8 +17,8 @@ import os
 import time
 import traceback
 import uuid
-from collections.abc import Iterable
-from typing import Any, Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from scoring import drain, logs, metrics, triton_metrics

@@ -14,7 +14,8 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from scoring.errors import ScoringTimeout
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 COMPAT_DIR = Path(__file__).resolve().parent / "compat"
 RAW_REQUEST_MARK = "_scoring_wants_raw_request"

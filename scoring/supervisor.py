@@ -10,6 +10,7 @@ otherwise Gunicorn's own code (3: a worker failed to boot, e.g. init() raised).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import selectors
@@ -20,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 from scoring import drain, settings, triton_options
 from scoring.logs import json_line, relay_as_json
@@ -190,6 +192,19 @@ class LoadingAnswers:
         self.selector.close()
 
 
+def group_members(group: int) -> list[list[str]]:
+    """The command lines of a process group's live members (zombies awaiting their reaper do not count)."""
+    members = []
+    for proc in Path("/proc").iterdir():
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()  # after the name: state, ppid, pgrp
+            if int(fields[2]) == group and fields[0] != "Z":
+                members.append((proc / "cmdline").read_bytes().decode(errors="replace").split("\0"))
+        except (OSError, IndexError, ValueError):
+            continue  # not a process, or gone meanwhile
+    return members
+
+
 def triton_ready(port: int) -> bool:
     return TritonReadiness(f"127.0.0.1:{port}", timeout_s=1.0).check()[0]
 
@@ -256,17 +271,36 @@ class Supervisor:
         return self.exit_codes[child.pid]
 
     def stop(self, child: subprocess.Popen | None, name: str, grace_s: float) -> None:
-        if child is None or not self.alive(child):
+        """Stop `child` (SIGTERM, SIGKILL after grace_s), then whatever it started and left behind."""
+        if child is None:
             return
-        say(f"stopping {name} (pid {child.pid})")
-        os.kill(child.pid, signal.SIGTERM)
-        if self.wait_exit(child, grace_s) is None:
-            say(f"{name} did not stop within {grace_s:.0f} s; killing it")
-            os.kill(child.pid, signal.SIGKILL)
-            self.wait_exit(child, None)
+        if self.alive(child):
+            say(f"stopping {name} (pid {child.pid})")
+            os.kill(child.pid, signal.SIGTERM)
+            if self.wait_exit(child, grace_s) is None:
+                say(f"{name} did not stop within {grace_s:.0f} s; killing it")
+                os.kill(child.pid, signal.SIGKILL)
+                self.wait_exit(child, None)
+        self.stop_leftovers(child, name)
+
+    def stop_leftovers(self, child: subprocess.Popen, name: str) -> None:
+        """After `child` exited: kill the rest of its process group (each child leads its own, see start()), e.g.
+        Triton's python backend stubs, which can outlive a Triton that died (reparented, ignoring SIGTERM, holding
+        their shared memory): with Triton gone they have nothing left to finish."""
+        members = group_members(child.pid)
+        if not members:
+            return
+        say(f"{name} left {len(members)} process(es) behind; killing its process group {child.pid}")
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        deadline = time.monotonic() + CHILD_STOP_GRACE_S
+        while group_members(child.pid) and time.monotonic() < deadline:
+            self.reap()  # as PID 1 the orphans are ours to reap
+            time.sleep(0.05)
 
     def start(self, name: str, command: list[str], env: dict, pass_fds: tuple = ()) -> subprocess.Popen:
-        # Own session: a terminal's Ctrl-C reaches the supervisor only, which then stops children in order.
+        # Own session and process group (pgid = the child's pid): a terminal's Ctrl-C reaches the supervisor only,
+        # which then stops children in order; and what a child starts stays in its group, so stop() can end it.
         # LOG_FORMAT=json: the children's output comes through here, so every line of the container log is JSON.
         piped = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT} if self.settings.log_format == "json" else {}
         child = subprocess.Popen(command, env=env, start_new_session=True, pass_fds=pass_fds, **piped)
@@ -359,6 +393,7 @@ class Supervisor:
                 code = self.exit_codes[self.triton.pid]
                 say(f"tritonserver exited with {code}; stopping gunicorn")
                 self.stop(self.gunicorn, "gunicorn", CHILD_STOP_GRACE_S)
+                self.stop(self.triton, "tritonserver", TRITON_STOP_GRACE_S)  # what Triton left: its stubs
                 return TRITON_FAILED if not self.stopping or code != 0 else 0
             if not self.alive(self.gunicorn):
                 code = self.exit_codes[self.gunicorn.pid]

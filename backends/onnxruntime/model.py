@@ -168,7 +168,7 @@ def compare_dims(model_name, tensor_name, model_shape, dims, max_batch_size, exa
     else:
         full = list(dims)
     same = len(model_shape) == len(full) and all(
-        want == got for want, got in zip(model_shape, full) if exact or want != -1
+        want == got for want, got in zip(model_shape, full, strict=True) if exact or want != -1
     )
     if not same:
         explained = (

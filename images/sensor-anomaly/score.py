@@ -24,5 +24,5 @@ def run(raw_data):
     outputs = client().infer_numpy(MODEL, {"READINGS": batch})
     return [
         {"score": round(float(score), 5), "anomalous": bool(flag)}
-        for score, flag in zip(outputs["SCORE"][:, 0], outputs["ANOMALOUS"][:, 0])
+        for score, flag in zip(outputs["SCORE"][:, 0], outputs["ANOMALOUS"][:, 0], strict=True)
     ]

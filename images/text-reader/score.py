@@ -76,6 +76,6 @@ def run(raw_data):
     )
     answers = [
         answer(context, start, end)
-        for (context, _), start, end in zip(texts, outputs["start_logits"], outputs["end_logits"])
+        for (context, _), start, end in zip(texts, outputs["start_logits"], outputs["end_logits"], strict=True)
     ]
     return answers if isinstance(body, list) else answers[0]

@@ -30,8 +30,9 @@ class BaseProfile:
     embedded: bool
     # pip --platform tags accepted by the base's C library, for the host-side wheelhouse.
     wheel_platforms: tuple[str, ...]
-    # How the scoring runtime gets its Python: "base" (the base's own, >= 3.9) or "standalone" (a relocatable
-    # CPython unpacked at build time, for bases whose Python is too old).
+    # How the scoring runtime gets its Python: "base" (the base's own, at or above the in-image floor in
+    # scoring/ruff.toml) or "standalone" (a relocatable CPython unpacked at build time, for bases whose Python is
+    # too old).
     scoring_python: str
     # Interpreter that runs the scoring app inside the image.
     scoring_python_path: str

@@ -29,7 +29,6 @@ PEER_VENV = PROJECT_ROOT / ".venv-bench"
 START_TIMEOUT_S = 120
 SCORING_TIMEOUT_MS = 1500
 MAX_REQUEST_BYTES = 1_000_000
-RESULTS: dict[str, str] = {}  # case id -> "identical" | "deliberate", filled by every differential test file
 # What the peer's environment lacks for scripts that use tritonclient, lent from the kit's environment.
 LENT_TO_PEER = ("tritonclient", "tritonhttpclient", "geventhttpclient", "gevent", "greenlet", "zope", "ml_dtypes",
                 "rapidjson", "brotli", "_brotli")  # fmt: skip

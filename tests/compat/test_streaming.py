@@ -18,7 +18,7 @@ import pytest
 
 from kit import PROJECT_ROOT
 from tests.compat import wire
-from tests.compat.conftest import PEER_SITE, PEER_VENV, RESULTS, SCRIPTS, Server, start
+from tests.compat.conftest import PEER_SITE, PEER_VENV, SCRIPTS, Server, start
 from tests.compat.test_differential import INTERNAL_ERROR, SCRIPT_FAILED, Answer
 
 BOUND_S = 60  # bounded waits for an event (a file, an exit), never a measurement
@@ -86,11 +86,9 @@ def test_same_stream_as_azure_ml(case: StreamCase, pairs: dict, tmp_path: Path) 
         streamed = kit.header("transfer-encoding") == "chunked"
         assert streamed == (case.status != 204 and case.kind not in ("list", "dict")), kit
         assert (kit.header("content-length") is None) == (streamed or case.status == 204), kit
-        RESULTS[case.id] = "identical"
     else:
         assert case.deviation in STREAM_DELIBERATE
         stream_differs_only_by(case.deviation)(peer, kit)
-        RESULTS[case.id] = "deliberate"
 
 
 def test_sse_and_headers_of_a_stream(pairs: dict, tmp_path: Path) -> None:
@@ -144,7 +142,6 @@ def test_a_client_that_leaves_stops_the_generator(pairs: dict, tmp_path: Path) -
         assert answer.chunks == [b"tick 0\n"], answer
         assert wait_for((folder / "generator-closed").exists), f"{name}: the generator was not closed"
         assert int((folder / "generator-closed").read_text()) < 4000, name
-    RESULTS["streaming:client-gone"] = "identical"
 
 
 def test_a_script_without_init_is_refused_at_start(tmp_path: Path) -> None:
@@ -174,15 +171,6 @@ def test_a_script_without_init_is_refused_at_start(tmp_path: Path) -> None:
     finally:
         for server in (peer, kit):
             server.stop()
-    RESULTS["no_init:start"] = "identical"
-
-
-def stream_ids() -> list[str]:
-    return [case.id for case in STREAM_CASES] + list(OTHER_IDS)
-
-
-def stream_deviations() -> set[str]:
-    return {case.deviation for case in STREAM_CASES if case.deviation}
 
 
 def test_wire_client_sees_a_cut_stream() -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,8 +15,10 @@ import pytest
 from kit.deploy.haproxy import HAProxy, Slot
 from kit.deploy.load import Request, SteadyLoad
 from kit.docker.containers import free_port
+from tests.support.waiting import wait_until
 
 ANSWER = {"labels": [1]}
+PHASE_ANSWERS = 50  # requests answered in a phase (about half a second at the load's rate)
 
 
 class Replica(BaseHTTPRequestHandler):
@@ -65,19 +66,24 @@ def two_replicas(tmp_path: Path) -> Iterator[tuple[HAProxy, list[ThreadingHTTPSe
             server.server_close()
 
 
+def answered(load: SteadyLoad, phase: str) -> int:
+    with load.lock:
+        return sum(1 for item in load.outcomes if item.phase == phase and not item.error)
+
+
 def test_a_replica_gone_before_its_check_fails_requests_visibly(
     two_replicas: tuple[HAProxy, list[ThreadingHTTPServer], list[Slot]],
 ) -> None:
     proxy, servers, slots = two_replicas
     load = SteadyLoad(proxy.port, Request(b"{}", 200, ANSWER, 0.0), rate=100, clients=4)
     load.start()
-    time.sleep(1)
+    wait_until(lambda: answered(load, "before") >= PHASE_ANSWERS, what="requests answered before the replica goes")
     load.phase = "gone"
     servers[1].shutdown()
     servers[1].server_close()  # connections to it are refused from now on
     proxy.wait_for(slots[1], "DOWN", 10)
     load.phase = "after"
-    time.sleep(1)
+    wait_until(lambda: answered(load, "after") >= PHASE_ANSWERS, what="requests answered after the check failed")
     outcomes = load.stop()
     errors = {
         phase: [item.error for item in outcomes if item.phase == phase and item.error]

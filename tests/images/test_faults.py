@@ -19,6 +19,7 @@ from kit import PROJECT_ROOT
 from kit.docker.containers import free_port, http_status, running, wait_for_http_ok
 from kit.spec.image import load_spec, sample_request
 from kit.verify.smoke import loopback_environment
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.docker
 IMAGE = "mlp-classifier:1.0.0"
@@ -85,10 +86,14 @@ class Load:
         for thread in self.threads:
             thread.join(timeout=60)
 
+    def served(self, after: float = 0.0) -> bool:
+        """Whether a request that started after `after` (a monotonic time) was answered 200."""
+        return any(status == 200 and started > after for started, status, _ in list(self.outcomes))
+
 
 def test_triton_killed_readiness_fails_at_once_and_container_exits_nonzero(built_examples, docker_client) -> None:
     with live(docker_client) as target, Load(target) as load:
-        time.sleep(1.0)
+        wait_until(load.served, what="a request served before the kill")
         (triton_pid,) = target.pids("tritonserver")
         killed_at = time.monotonic()
         os.kill(triton_pid, signal.SIGKILL)  # a process of our own container, by host PID
@@ -107,15 +112,16 @@ def test_killed_worker_is_replaced_and_service_continues(built_examples, docker_
         workers = [pid for pid in target.pids("gunicorn") if pid != master]
         assert len(workers) == 2
         with Load(target, threads=4) as load:
-            time.sleep(0.5)
+            wait_until(load.served, what="a request served before the kill")
             os.kill(workers[0], signal.SIGKILL)
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
+
+            def replaced() -> list[int] | None:
                 current = [pid for pid in target.pids("gunicorn") if pid != master]
-                if len(current) == 2 and workers[0] not in current:
-                    break
-                time.sleep(0.2)
-            time.sleep(1.0)
+                return current if len(current) == 2 and workers[0] not in current else None
+
+            current = wait_until(replaced, 15, "the killed worker replaced", poll_s=0.2)
+            replaced_at = time.monotonic()
+            wait_until(lambda: load.served(after=replaced_at), what="a request served after the replacement")
         assert workers[0] not in current and len(current) == 2
         assert target.score() == 200
         failures = [status for _, status, _ in load.outcomes if status != 200]
@@ -126,7 +132,7 @@ def test_killed_worker_is_replaced_and_service_continues(built_examples, docker_
 def test_docker_stop_under_load_completes_in_flight_and_exits_0(built_examples, docker_client) -> None:
     with live(docker_client) as target:
         with Load(target, threads=16) as load:
-            time.sleep(1.0)
+            wait_until(load.served, what="a request served before the stop")
             stopped_at = time.monotonic()
             target.container.stop(timeout=30)
             stop_seconds = time.monotonic() - stopped_at
@@ -158,17 +164,11 @@ def test_healthcheck_moves_starting_healthy_unhealthy(built_examples, docker_cli
         docker_client, IMAGE, environment=env, healthcheck=probe, name=f"triton-kit-health-{port}"
     ) as container:
         assert health(container) == "starting"
-        deadline = time.monotonic() + 90
-        while health(container) != "healthy":
-            assert time.monotonic() < deadline, container.logs(tail=30)
-            time.sleep(0.5)
+        wait_until(lambda: health(container) == "healthy", 90, lambda: container.logs(tail=30).decode(), poll_s=0.5)
         # Stop Triton's answers without ending the container: pause the tritonserver process.
         (triton_pid,) = Live(container, port).pids("tritonserver")
         os.kill(triton_pid, signal.SIGSTOP)
         try:
-            deadline = time.monotonic() + 30
-            while health(container) != "unhealthy":
-                assert time.monotonic() < deadline
-                time.sleep(0.5)
+            wait_until(lambda: health(container) == "unhealthy", 30, "unhealthy with Triton paused", poll_s=0.5)
         finally:
             os.kill(triton_pid, signal.SIGCONT)

@@ -85,11 +85,11 @@ class Service:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        for name in ("gunicorn", "tritonserver"):  # never leave our children behind
+        for name in ("gunicorn", "tritonserver"):  # never leave our children behind, nor what they started
             pid = self.child_pid(name)
             if pid is not None:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+                    os.killpg(pid, signal.SIGKILL)  # each child leads its own process group (the supervisor's start)
 
 
 StartService = Callable[..., Service]

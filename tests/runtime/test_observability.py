@@ -6,10 +6,11 @@ import json
 import re
 import signal
 import threading
-import time
+from pathlib import Path
 
 from kit.docker.containers import free_port
 from tests.runtime.conftest import Service, StartService
+from tests.support.waiting import wait_until
 
 METRICS_ON = "--allow-grpc=false --allow-gpu-metrics=false"
 
@@ -93,22 +94,23 @@ def test_text_logs_stay_text_by_default(start_service: StartService) -> None:
     assert re.search(r"ERROR \[\d+\] scoring: request req-text-1: run\(\) failed", log), log[-3000:]
 
 
-def test_sigterm_turns_readiness_503_at_once_while_requests_finish(start_service: StartService) -> None:
+def test_sigterm_turns_readiness_503_at_once_while_requests_finish(start_service: StartService, tmp_path: Path) -> None:
     service = start_service(DRAIN_DELAY="3")
     slow: list[int] = []
-    threads = [
-        threading.Thread(target=lambda: slow.append(service.score({"op": "sleep", "seconds": 2.0})[0]))
-        for _ in range(4)
-    ]
+    entered = tmp_path / "entered"
+    entered.mkdir()
+    request = {"op": "sleep", "seconds": 2.0, "entered": str(entered)}  # a slow run(): the sleep is the behaviour
+    threads = [threading.Thread(target=lambda: slow.append(service.score(request)[0])) for _ in range(4)]
     for thread in threads:
         thread.start()
-    time.sleep(0.5)  # the four are inside run()
+    wait_until(lambda: len(list(entered.iterdir())) == 4, what="the four requests inside run()")
     service.process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    ready = service.request("GET", "/ready")
-    while ready[0] == 200 and time.monotonic() < deadline:  # the signal is handled asynchronously
-        time.sleep(0.05)
-        ready = service.request("GET", "/ready")
+
+    def readiness_after_the_signal() -> tuple | None:  # the signal is handled asynchronously
+        answer = service.request("GET", "/ready")
+        return answer if answer[0] != 200 else None
+
+    ready = wait_until(readiness_after_the_signal, 10, "readiness leaving 200 after SIGTERM")
     assert ready[0] == 503
     assert b"stopping" in ready[2]
     # Still serving during the drain delay: a load balancer that has not yet seen the 503 loses nothing.

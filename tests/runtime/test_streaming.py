@@ -47,6 +47,7 @@ def test_each_chunk_is_sent_when_produced(streaming_service: Service, tmp_path: 
         (tmp_path / f"ack-{index}").touch()
 
     headers = {"Content-Type": "application/json", "x-request-id": "rows-1"}
+    earlier = len(streaming_service.log())  # the service is shared: only this request's lines count
     answer = wire.request(streaming_service.port, "POST", "/score", body("rows", tmp_path, rows=rows), headers, ack)
     assert answer.status == 200 and answer.complete, answer
     assert answer.header("content-type") == "application/x-ndjson"
@@ -54,7 +55,7 @@ def test_each_chunk_is_sent_when_produced(streaming_service: Service, tmp_path: 
     assert [json.loads(chunk) for chunk in answer.chunks] == [
         {"row": index, "doubled": [2 * value for value in row]} for index, row in enumerate(rows)
     ]
-    lines = [json.loads(line) for line in streaming_service.log().splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in streaming_service.log()[earlier:].splitlines() if line.startswith("{")]
     streamed = [line for line in lines if line["message"].startswith("streaming row")]
     assert [line["request_id"] for line in streamed] == ["rows-1"] * 3  # the generator's log lines carry the id
 
@@ -74,10 +75,11 @@ def test_a_client_that_leaves_closes_the_generator(streaming_service: Service, t
 
 def test_a_stream_that_fails_is_cut_and_logged(streaming_service: Service, tmp_path: Path) -> None:
     headers = {"Content-Type": "application/json", "x-request-id": "fails-1"}
+    earlier = len(streaming_service.log())  # the service is shared: only this request's lines count
     answer = wire.request(streaming_service.port, "POST", "/score", body("fails", tmp_path), headers)
     assert (answer.status, answer.chunks, answer.complete) == (200, [b"first\n"], False)
     assert b"secret" not in answer.body
-    lines = [json.loads(line) for line in streaming_service.log().splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in streaming_service.log()[earlier:].splitlines() if line.startswith("{")]
     failed = [line for line in lines if "streamed answer failed after 1 chunks" in line["message"]]
     assert len(failed) == 1 and failed[0]["request_id"] == "fails-1" and failed[0]["level"] == "ERROR"
     assert "the secret model path" in failed[0]["message"]  # the traceback is in the log, once

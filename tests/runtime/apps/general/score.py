@@ -1,5 +1,6 @@
 # A test entry script exercising every way run() can answer. The body is JSON: {"op": ..., ...}.
 import json
+import tempfile
 import time
 
 import numpy as np
@@ -31,7 +32,9 @@ def run(raw_data):
         raise RuntimeError("the scoring function exploded")
     if op == "bad_request":
         raise BadRequest("field 'data' must hold 8 numbers per row")
-    if op == "sleep":
+    if op == "sleep":  # a slow run(): the sleep is the behaviour; "entered" tells the test it has begun
+        if request.get("entered"):
+            tempfile.mkstemp(dir=request["entered"])
         time.sleep(float(request["seconds"]))
         return {"slept": request["seconds"]}
     if op == "response":
