@@ -36,6 +36,7 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
 
 
 RUNTIME_VERSION = "triton-kit-scoring/1"
+WORKER_CLASSES = ("gevent_llhttp", "gevent_pywsgi", "gevent", "gthread", "sync")  # issue-24: gevent_llhttp added
 
 
 def server_version(env: Mapping[str, str]) -> str:
@@ -113,7 +114,8 @@ class Settings:
             server_host=env.get("SERVER_HOST") or "0.0.0.0",
             server_port=_integer(env, "SERVER_PORT", 5001, minimum=1),
             worker_count=_integer(env, "WORKER_COUNT", 1, minimum=1),
-            worker_class=_choice(env, "WORKER_CLASS", "gevent_pywsgi", ("gevent_pywsgi", "gevent", "gthread", "sync")),
+            # issue-24: gevent_llhttp (scoring/http_worker.py) is the default; gevent_pywsgi stays for the A/B.
+            worker_class=_choice(env, "WORKER_CLASS", "gevent_llhttp", WORKER_CLASSES),
             worker_connections=_integer(env, "WORKER_CONNECTIONS", 10_000, minimum=1),
             worker_threads=_integer(env, "WORKER_THREADS", 32, minimum=1),
             worker_timeout_s=_integer(env, "WORKER_TIMEOUT", 300, minimum=1),
