@@ -10,7 +10,6 @@ otherwise Gunicorn's own code (3: a worker failed to boot, e.g. init() raised).
 
 from __future__ import annotations
 
-import http.client
 import os
 import selectors
 import signal
@@ -21,7 +20,7 @@ import tempfile
 import threading
 import time
 
-from scoring import drain, triton_options
+from scoring import drain, http_limits, triton_options
 from scoring.logs import json_line, relay_as_json
 from scoring.readiness import TritonReadiness
 from scoring.settings import Settings, SettingsError
@@ -123,12 +122,7 @@ def loading_answer(head: bytes) -> bytes:
     parts = head.split(b" ", 2)
     path = parts[1].split(b"?")[0].decode("latin-1") if len(parts) > 1 else "/"
     status, content_type, body = LOADING_ANSWERS.get(path, STARTING) if parts[0] == b"GET" else STARTING
-    reason = http.client.responses[status]
-    return (
-        f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-        f"Retry-After: 5\r\nConnection: close\r\n\r\n".encode()
-        + body
-    )
+    return http_limits.answer(status, content_type, body, extra="Retry-After: 5\r\n")
 
 
 class LoadingAnswers:
