@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import run
+from bench import profile, run
 from kit import PROJECT_ROOT
 
 pytestmark = pytest.mark.docker
@@ -25,7 +25,7 @@ def test_bench_smoke_run_measures_every_path(tmp_path: Path) -> None:
         assert result["requests"] > 0 and result["errors"] == 0, (path, result)
     assert measured["score"]["front_end_cpu_us"] > 0
     profiled = {row["component"] for row in measured["score"]["profile"]}
-    assert "HTTP server (gevent.pywsgi)" in profiled, measured["score"]["profile"]  # py-spy saw the worker
+    assert profile.HTTP_LAYER in profiled, measured["score"]["profile"]  # py-spy saw the default worker
     assert measured["score"]["batching_factor"] is not None
     assert measured["score-nobatch"]["batching_factor"] == 1.0  # config parameter dynamic_batching=off holds
     assert report["machine"]["cores"] >= 1
