@@ -227,3 +227,34 @@ def peer_target(peer_python: Path, model: Model, workers: int, log_dir: Path) ->
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+@contextmanager
+def kserve_target(kserve_python: Path, model: Model, triton: str, workers: int, log_dir: Path) -> Iterator[str]:
+    """KServe's transformer in front of `triton` (host:port), in its own environment; yields its predict URL."""
+    port, grpc_port = free_port(), free_port()
+    command = [str(kserve_python), str(Path(__file__).with_name("kserve_transformer.py")),
+               "--model_name", str(model.triton_model), "--predictor_host", triton, "--predictor_protocol", "v2",
+               "--http_port", str(port), "--grpc_port", str(grpc_port), "--workers", str(workers)]  # fmt: skip
+    log_path = log_dir / f"kserve-{model.key}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while http_status(f"http://127.0.0.1:{port}/v1/models/{model.triton_model}") != 200:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the KServe peer did not start:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}/v1/models/{model.triton_model}:predict"
+    finally:
+        stop_group(process)
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)  # its own session: the server and its workers only
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
