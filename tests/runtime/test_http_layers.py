@@ -31,7 +31,7 @@ CASES = {
     "unknown route": b"GET /nope?x=1 HTTP/1.1\r\n" + HOST + b"Connection: close\r\n\r\n",
     "extension method": b"BREW / HTTP/1.1\r\n" + HOST + b"Connection: close\r\n\r\n",
     "http/1.0": b"GET / HTTP/1.0\r\nx-request-id: layer-test\r\n\r\n",
-    "http/1.0 score": b"POST /score HTTP/1.0\r\nContent-Length: 13\r\n\r\n" + b'{"op":"echo"}',
+    "http/1.0 score": b"POST /score HTTP/1.0\r\nx-request-id: l\r\nContent-Length: 13\r\n\r\n" + b'{"op":"echo"}',
     "pipelined": b"GET / HTTP/1.1\r\n"
     + HOST
     + b"\r\nGET /swagger.json HTTP/1.1\r\n"
