@@ -25,6 +25,7 @@ from gunicorn.workers.ggevent import GeventResponse, GeventWorker
 
 from scoring.http_limits import LINGER_S, ClientGone, ClientTimeout, Limits, Rejected, error_response
 from scoring.http_parser import RequestParser
+from scoring.sockets import send_all
 from scoring.streaming import StreamAborted
 from scoring.worker_common import DescriptorLog, WorkerLimits
 from scoring.wsgi_bridge import INTERNAL_ERROR, Answer, environ
@@ -118,10 +119,10 @@ class Connection:
                     body = b""
                 sent_head = True
                 if len(body) <= SMALL_BODY:
-                    sock.sendall(head + body)
+                    send_all(sock, head + body)
                 else:
-                    sock.sendall(head)
-                    sock.sendall(body)
+                    send_all(sock, head)
+                    send_all(sock, body)
             else:
                 sent_head = self.stream(answer, result, request.method == "HEAD")
         except StreamAborted:
