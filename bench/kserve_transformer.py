@@ -9,14 +9,22 @@ import argparse
 
 import numpy as np
 from kserve import InferInput, InferRequest, Model, ModelServer, model_server
+from kserve.predictor_config import PredictorConfig
 
 
 class Transformer(Model):
-    def __init__(self, name: str, input_name: str, output_name: str) -> None:
+    def __init__(self, name: str, input_name: str, output_name: str, predictor: PredictorConfig) -> None:
         super().__init__(name)
         self.input_name = input_name
         self.output_name = output_name
+        self.predictor = predictor
         self.ready = True
+
+    @property
+    def predictor_config(self) -> PredictorConfig:
+        """Carried by the model itself: with --workers above 1, KServe 0.21's worker processes lose the server's
+        context and answer "Could not find PredictorConfig"."""
+        return self.predictor
 
     async def preprocess(self, payload, headers=None):
         batch = np.asarray(payload["data"], dtype=np.float32)
@@ -35,5 +43,6 @@ if __name__ == "__main__":
     parser.add_argument("--input_name", default="x")
     parser.add_argument("--output_name", default="probabilities")
     arguments, _ = parser.parse_known_args()
-    transformer = Transformer(arguments.model_name, arguments.input_name, arguments.output_name)
+    predictor = PredictorConfig(arguments.predictor_host, arguments.predictor_protocol)
+    transformer = Transformer(arguments.model_name, arguments.input_name, arguments.output_name, predictor)
     ModelServer(workers=arguments.workers).start([transformer])

@@ -4,7 +4,9 @@ Kept as users see them: the environ keys Gunicorn and pywsgi set (headers as HTT
 names with underscores dropped so they cannot alias dashed ones, the body de-chunked in wsgi.input, REMOTE_ADDR,
 RAW_URI), and the answer's framing: a Date header, Content-Length for a body of known length, chunked framing for a
 stream (scoring/streaming.py) on HTTP/1.1, none on HTTP/1.0 (the close ends it), no length or framing on 1xx, 204
-and 304, Connection on HTTP/1.0 answers. Header names and values with CR or LF are refused (answer splitting).
+and 304, Connection on HTTP/1.0 answers and on every answer after which the connection closes (pywsgi left it out on
+HTTP/1.1, so clients such as wrk found out only by a failed read). Header names and values with CR or LF are refused
+(answer splitting).
 """
 
 from __future__ import annotations
@@ -127,7 +129,7 @@ class Answer:
                 parts.append(b"Transfer-Encoding: chunked\r\n")
             else:
                 self.close = True  # HTTP/1.0: the stream ends with the connection's close
-        if self.version == "HTTP/1.0" and not connection:
+        if not connection and (self.close or self.version == "HTTP/1.0"):  # RFC 9112 9.6: say so before closing
             parts.append(b"Connection: close\r\n" if self.close else b"Connection: keep-alive\r\n")
         parts.append(b"\r\n")
         return b"".join(parts)

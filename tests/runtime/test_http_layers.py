@@ -1,6 +1,7 @@
 """The default HTTP layer (llhttp, scoring/http_worker.py) answers what the previous one (gevent's pywsgi,
 WORKER_CLASS=gevent_pywsgi) answered: the same requests, byte for byte on the wire, to both, except the Date header,
-run()'s measured time and the order of header lines."""
+run()'s measured time, the order of header lines, and one deliberate difference: the new layer says
+`Connection: close` on an HTTP/1.1 answer after which it closes (pywsgi closed without saying so)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ CASES = {
     + b"Connection: close\r\n\r\n",
     "empty body": b"POST /score HTTP/1.1\r\n" + HOST + b"Content-Length: 0\r\nConnection: close\r\n\r\n",
 }
-VARYING = re.compile(rb"^(date|x-ms-run-fn-exec-ms): .*$", re.IGNORECASE)
+VARYING = re.compile(rb"^(date|x-ms-run-fn-exec-ms): .*$|^connection: close$", re.IGNORECASE)
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +105,8 @@ def test_an_idle_keep_alive_connection_serves_again(layers: dict[str, Service]) 
             while not answer.endswith(b"Healthy"):
                 answer += connection.recv(65536)
             assert answer.startswith(b"HTTP/1.1 200 ")
+
+
+def test_an_answer_before_a_close_says_so(layers: dict[str, Service]) -> None:
+    answer = exchange(layers["llhttp"].port, CASES["liveness"])
+    assert b"Connection: close" in answer.partition(b"\r\n\r\n")[0].split(b"\r\n")
