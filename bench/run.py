@@ -7,6 +7,7 @@ python -m bench.run --image <folder>   (make bench IMAGE=<name>: one built image
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -170,31 +171,37 @@ def bench_model(
     closing = min(levels, key=lambda level: abs(level - GOAL_CONCURRENCY))
     results: list[Measurement] = []
     image = images[model.image_name]
-    with (
-        image_target(docker_client, image, arguments.workers) as target,
-        image_target(docker_client, image, arguments.workers, **OLD_LAYER) as old,
-    ):
-        if model.triton_model is None:
-            model = Model(**{**asdict(model), "triton_model": target.first_model()})
-        bodies, first_input = direct_bodies(target.get(f"/v2/models/{model.triton_model}"), work, model.key)
-        bodies["score"] = jpeg_body(work) if model.raw_jpeg else score_body(model, first_input, work)
-        for concurrency in levels:
-            for warm in (target, old):  # warm-up, not recorded
-                run_wrk(warm.score_url, bodies["score"], concurrency, min(seconds, 2))
-            for path in ("direct-json", "direct-binary"):
-                if path in bodies:
-                    url = target.triton_url(model.triton_model)
-                    results.append(measure(target, model, path, url, bodies[path], concurrency, seconds))
-            profile_work = work if concurrency == profiled else None
-            results.append(
-                measure(target, model, "score", target.score_url, bodies["score"], concurrency, seconds, profile_work)
-            )
-            results.append(measure(old, model, "score-pywsgi", old.score_url, bodies["score"], concurrency, seconds))
-            if concurrency == closing:
-                url = target.score_url
-                results.append(measure(target, model, "score-close", url, bodies["score"], concurrency, seconds))
-        if model.kserve:
-            results += kserve_peer(arguments, model, target, bodies["score"], levels, seconds, work)
+    # Both layers at once, alternating at each level; a script bound to a fixed Triton port (raw) gets one container
+    # at a time: the new layer's pass, then the old one's.
+    passes = [("new", "old")] if model.triton_port is None else [("new",), ("old",)]
+    bodies: dict[str, Body] = {}
+    for layers in passes:
+        with contextlib.ExitStack() as stack:
+            running = {
+                layer: stack.enter_context(
+                    image_target(docker_client, image, arguments.workers, model.triton_port,
+                                 **(OLD_LAYER if layer == "old" else {}))
+                )
+                for layer in layers
+            }  # fmt: skip
+            target, old = running.get("new"), running.get("old")
+            first = target or old
+            assert first is not None
+            if model.triton_model is None:
+                model = Model(**{**asdict(model), "triton_model": first.first_model()})
+            if not bodies:
+                bodies, first_input = direct_bodies(first.get(f"/v2/models/{model.triton_model}"), work, model.key)
+                bodies["score"] = jpeg_body(work) if model.raw_jpeg else score_body(model, first_input, work)
+            for concurrency in levels:
+                for warm in running.values():  # warm-up, not recorded
+                    run_wrk(warm.score_url, bodies["score"], concurrency, min(seconds, 2))
+                if target is not None:
+                    results += new_layer_points(target, model, bodies, concurrency, seconds, profiled, closing, work)
+                if old is not None:
+                    url = old.score_url
+                    results.append(measure(old, model, "score-pywsgi", url, bodies["score"], concurrency, seconds))
+            if target is not None and model.kserve:
+                results += kserve_peer(arguments, model, target, bodies["score"], levels, seconds, work)
     if model.peer_output is None:
         return results
     if model.batching_off_variant:
@@ -212,6 +219,24 @@ def bench_model(
         for concurrency in levels:
             run_wrk(url, bodies["score"], concurrency, min(seconds, 2))
             results.append(measure(None, model, "peer", url, bodies["score"], concurrency, seconds))
+    return results
+
+
+def new_layer_points(
+    target: ImageTarget, model: Model, bodies: dict[str, Body], concurrency: int, seconds: float, profiled: int,
+    closing: int, work: Path,
+) -> list[Measurement]:  # fmt: skip
+    """Triton directly, then /score (profiled at one level), and /score without keep-alive at the goal level."""
+    results = []
+    for path in ("direct-json", "direct-binary"):
+        if path in bodies:
+            url = target.triton_url(str(model.triton_model))
+            results.append(measure(target, model, path, url, bodies[path], concurrency, seconds))
+    profile_work = work if concurrency == profiled else None
+    url = target.score_url
+    results.append(measure(target, model, "score", url, bodies["score"], concurrency, seconds, profile_work))
+    if concurrency == closing:
+        results.append(measure(target, model, "score-close", url, bodies["score"], concurrency, seconds))
     return results
 
 
@@ -276,12 +301,19 @@ def main(argv: list[str] | None = None) -> int:
     else:
         images = build_images(docker_client, arguments.models)
     results: list[Measurement] = []
+    failed = []
     with tempfile.TemporaryDirectory(prefix="triton-kit-bench-") as work:
         for model in arguments.models:
-            results += bench_model(docker_client, model, images, arguments, Path(work))
+            try:
+                results += bench_model(docker_client, model, images, arguments, Path(work))
+            except Exception as error:  # the other models' numbers are still worth their report
+                print(f"bench: {model.key} failed: {error}", file=sys.stderr, flush=True)
+                failed.append(model.key)
     paths = write_report([asdict(result) for result in results], arguments)
     print("bench: wrote " + ", ".join(str(path) for path in paths))
-    return 0
+    if failed:
+        print(f"bench: failed models: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ class Model:
     raw_jpeg: bool = False  # /score gets a ~100 KB JPEG as application/octet-stream (Azure ML's Triton tutorial)
     batching_off_variant: bool = True  # also bench a copy with Triton's batcher and the coalescing off
     kserve: bool = False  # also bench KServe's Python transformer calling this image's Triton
+    triton_port: int | None = None  # the script reaches Triton on this fixed port: one container at a time
 
     @property
     def image_name(self) -> str:
@@ -58,7 +59,8 @@ MODELS = {
     # The Azure ML guide's script: metadata and class_count on every call through tritonhttpclient.
     "seed": Model("seed", "seed-style", "digits"),
     # Raw bytes through @rawhttp: the tutorial's pattern (PIL decodes a JPEG, Triton classifies it).
-    "raw": Model("raw", "aml-digits", "digits", "raw", raw_jpeg=True, batching_off_variant=False),
+    # Its helper (onnxruntimetriton.py, as the tutorial's) calls localhost:8000 whatever TRITON_HTTP_PORT says.
+    "raw": Model("raw", "aml-digits", "digits", "raw", raw_jpeg=True, batching_off_variant=False, triton_port=8000),
 }
 
 
@@ -188,9 +190,10 @@ class ImageTarget:
 
 @contextmanager
 def image_target(
-    docker_client: docker.DockerClient, image: str, worker_count: int, **extra_environment: str
-) -> Iterator[ImageTarget]:
-    port, triton_port = free_port(), free_port()
+    docker_client: docker.DockerClient, image: str, worker_count: int, triton_port: int | None = None,
+    **extra_environment: str,
+) -> Iterator[ImageTarget]:  # fmt: skip
+    port, triton_port = free_port(), triton_port or free_port()
     environment = {**loopback_environment(port, triton_port), "WORKER_COUNT": str(worker_count), **extra_environment}
     with running(docker_client, image, environment=environment, name=f"triton-kit-bench-{port}") as container:
         wait_for_http_ok(container, f"http://127.0.0.1:{port}/ready", 300)
