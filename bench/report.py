@@ -214,7 +214,7 @@ def write_report(results: list[dict], arguments: argparse.Namespace) -> list[Pat
         f"# Bench {stamp} on {facts['host']}",
         "",
         f"Machine: {facts['cores']} cores, {facts['cpu']}, kernel {facts['kernel']}, load average at the start "
-        f"{facts['load']}, at the end {machine()['load']}.",
+        f"{getattr(arguments, 'load_at_start', '?')}, at the end {facts['load']}.",
         f"Settings: {json.dumps(settings)}. Paths: direct-json/direct-binary = Triton's HTTP infer in the image; "
         "score = the image's /score (the default HTTP layer, llhttp); score-pywsgi = the same image with "
         "WORKER_CLASS=gevent_pywsgi (the previous layer), measured alternately with score at each level; score-close = "

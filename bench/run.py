@@ -20,7 +20,7 @@ from tritonclient.utils import triton_to_np_dtype
 
 from bench import profile
 from bench.load import Body, LoadResult, run_wrk
-from bench.report import PROFILE_CONCURRENCY, write_report
+from bench.report import PROFILE_CONCURRENCY, machine, write_report
 from bench.targets import (
     MODELS,
     ImageTarget,
@@ -295,6 +295,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parse(argv)
+    arguments.load_at_start = machine()["load"]  # a shared machine shows here (the report adds the load at the end)
     docker_client = client()
     if arguments.image:  # IMAGE=...: bench the image as built
         images = built_image(docker_client, arguments.models[0])
