@@ -9,7 +9,8 @@ BASE ?= auto
 IMAGES ?=
 PYTEST_ARGS ?=
 
-.PHONY: help venv engine base build render push run manifests rehearse deploy-venv haproxy kubectl models bench bench-venv soak \
+.PHONY: help venv engine base build render push run manifests rehearse deploy-venv haproxy kubectl models bench bench-venv \
+	kserve-venv soak \
 	hostile test test-unit lint clean lock triton-options
 
 help:
@@ -24,7 +25,7 @@ help:
 	@echo "make run     run one image locally: IMAGE=name [PORT=5001]"
 	@echo "make manifests  Kubernetes/KServe/Azure ML files in build/<name>/deploy/ [IMAGES=...] [REGISTRY=...]"
 	@echo "make rehearse   IMAGE=name: 3 replicas behind HAProxy, rolling replacement under load [REPLICAS=3]"
-	@echo "make bench   scoring vs direct Triton vs the azureml peer, batching on/off (bench/results/); IMAGE=<name>"
+	@echo "make bench   scoring (new and old HTTP layer) vs direct Triton vs the Azure ML and KServe peers (bench/results/)"
 	@echo "make hostile the scoring port under 1,000 half-open, 1,000 slow-body, 5,000 idle clients (bench/results/)"
 	@echo "make clean   remove the kit's containers, images, build/ and the virtual environment"
 
@@ -104,7 +105,7 @@ lint: venv
 # first, and a failure repeats with the same TEST_SEED. (A second pass of unit+runtime with another seed would add
 # about 7 minutes on a 2-core machine, so the seed is fixed instead; `make test TEST_SEED=2` tries another order.)
 TEST_SEED ?= 1
-test: engine lint models bench-venv deploy-venv haproxy kubectl
+test: engine lint models bench-venv kserve-venv deploy-venv haproxy kubectl
 	@echo "make test: shuffled test order, --randomly-seed=$(TEST_SEED) (repeat it with TEST_SEED=$(TEST_SEED))"
 	@set +e; $(PY) -m pytest -p randomly --randomly-seed=$(TEST_SEED) $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$status
@@ -115,7 +116,7 @@ test-unit: venv
 # Removes the kit's containers, images and build/ (through Docker when it answers), then local caches of tools.
 clean:
 	@if [ -x $(PY) ]; then $(PY) build.py clean || true; fi
-	rm -rf build $(VENV) $(BENCH_VENV) $(DEPLOY_VENV) .pytest_cache .ruff_cache
+	rm -rf build $(VENV) $(BENCH_VENV) $(KSERVE_VENV) $(DEPLOY_VENV) .pytest_cache .ruff_cache
 
 # The peer for make bench (azureml-inference-server-http) lives in its own environment, apart from the kit's.
 BENCH_VENV := .venv-bench
@@ -126,10 +127,20 @@ $(BENCH_VENV)/.installed: bench/requirements.txt
 
 bench-venv: $(BENCH_VENV)/.installed
 
+# The second peer (KServe's Python transformer in front of the same Triton) in its own environment: its pins
+# (fastapi, pydantic, grpcio) are not the kit's nor the Azure ML server's.
+KSERVE_VENV := .venv-kserve
+$(KSERVE_VENV)/.installed: bench/kserve-requirements.txt
+	$(PYTHON) -m venv $(KSERVE_VENV)
+	$(KSERVE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r bench/kserve-requirements.txt
+	@touch $@
+
+kserve-venv: $(KSERVE_VENV)/.installed
+
 # Not part of make test (a 1-second smoke run of it is). BENCH_ARGS="--seconds 5 --concurrency 1,32" etc.
 # IMAGE=<folder under images/ or a path>: bench that built image on its own first sample against direct Triton.
-bench: engine models bench-venv
-	$(PY) -m bench.run --peer-python $(BENCH_VENV)/bin/python $(if $(IMAGE),--image $(IMAGE)) $(BENCH_ARGS)
+bench: engine models bench-venv kserve-venv
+	$(PY) -m bench.run --peer-python $(BENCH_VENV)/bin/python --kserve-python $(KSERVE_VENV)/bin/python $(if $(IMAGE),--image $(IMAGE)) $(BENCH_ARGS)
 
 # Long reliability run, not part of make test: 20,000+ requests at concurrency 64, 0 errors, stable memory.
 soak: engine models

@@ -6,8 +6,10 @@ first), else through host processes (the real supervisor, Gunicorn and a tritons
 1. Attacks, each on its own while legitimate /score requests are timed: 1,000 half-open requests (watched for 65 s),
    1,000 slow bodies and 5,000 idle keep-alive connections (each watched for its timeout plus 10 s).
 2. CPU per legitimate /score request (utime+stime of the supervisor, Gunicorn and any proxy / requests; wrk c=32):
-   gevent's plain pywsgi worker, the protected worker (the default), and the plain worker behind haproxy (the
-   extra-hop design: a buffering proxy in front, as nginx in Azure ML's old images).
+   gevent's plain pywsgi worker, each WORKER_CLASS named by --worker-classes (default: the default layer), and the
+   plain worker behind haproxy (the extra-hop design: a buffering proxy in front, as nginx in Azure ML's old images).
+Attacks run once per --worker-classes entry (`make hostile HOSTILE_ARGS="--worker-classes gevent_llhttp,gevent_pywsgi,
+gevent --out <date>-candidates.md"` gives the candidates' comparison in docs/benchmarks.md).
 Writes bench/results/hostile-<date>.md and prints it. Not part of `make test` (tests/hostile runs smaller numbers).
 """
 
@@ -164,10 +166,18 @@ def cpu_row(name: str, server: Served, url_port: int, extra_pids: list[int], bod
     return f"| {name} | {per_request:.0f} | {load.rate:,.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} | {load.errors} |"
 
 
-def cpu_costs(image: str | None, log_dir: Path, body: Body, seconds: float) -> list[str]:
+WORKER_CLASSES = {  # WORKER_CLASS: what it is
+    "gevent_llhttp": "llhttp (httptools) under gevent, protected (default)",
+    "gevent_pywsgi": "gevent's pywsgi, protected",
+    "gevent": "Gunicorn's own gevent worker (its Python parser; no header/body deadlines)",
+}
+
+
+def cpu_costs(image: str | None, log_dir: Path, body: Body, seconds: float, classes: list[str]) -> list[str]:
     rows = []
     plain = {"GUNICORN_CMD_ARGS": "--worker-class gevent_pywsgi"}  # overrides the config's protected class
-    for name, env in (("plain pywsgi worker (before)", plain), ("protected worker (default)", {})):
+    candidates = [(f"`{name}`: {WORKER_CLASSES.get(name, name)}", {"WORKER_CLASS": name}) for name in classes]
+    for name, env in (("plain pywsgi worker (unprotected)", plain), *candidates):
         with served(image, log_dir, **env) as server:
             rows.append(cpu_row(name, server, server.port, [], body, seconds))
             if env is plain and shutil.which("haproxy"):
@@ -206,9 +216,14 @@ def main() -> int:
     parser.add_argument("--skip-cpu", action="store_true")
     parser.add_argument("--skip-attacks", action="store_true")
     parser.add_argument(
+        "--worker-classes", default="gevent_llhttp", help="comma-separated WORKER_CLASS values to attack and measure"
+    )
+    parser.add_argument("--out", help="report file name under bench/results/ (default hostile-<date>.md)")
+    parser.add_argument(
         "--image", help="a built mlp-classifier image (e.g. mlp-classifier:1.0.0); default: host processes"
     )
     args = parser.parse_args()
+    classes = [name for name in args.worker_classes.split(",") if name]
     sample = (EXAMPLE / "samples" / "request.json").read_bytes()
     with tempfile.TemporaryDirectory(prefix="hostile-") as work:
         log_dir, body_file = Path(work), Path(work) / "request.json"
@@ -223,11 +238,13 @@ def main() -> int:
             f"{f'the image {args.image} (host network)' if args.image else 'host processes'}.",
             "",
         ]
-        if not args.skip_attacks:
-            with served(args.image, log_dir) as server:
+        for worker_class in [] if args.skip_attacks else classes:
+            print(f"hostile: WORKER_CLASS={worker_class}", flush=True)
+            with served(args.image, log_dir, WORKER_CLASS=worker_class) as server:
                 results = attacks(server.port, score_request(sample), args.scale)
             lines += [
-                "## Attacks (legitimate /score every 0.25 s on a new connection while each runs)",
+                f"## Attacks on WORKER_CLASS={worker_class} (legitimate /score every 0.25 s on a new connection "
+                "while each runs)",
                 "",
                 "| attack | attackers | closed by the server / connected | closed after (s) | server answered "
                 "| /score 200 | under full attack: probes: p99 / max (ms) | whole run p50 / p99 / max (ms) "
@@ -242,12 +259,12 @@ def main() -> int:
                 "",
                 "| server | CPU us/request | req/s | p50 (ms) | p99 (ms) | errors |",
                 "| --- | --- | --- | --- | --- | --- |",
-                *cpu_costs(args.image, log_dir, Body(body_file), args.seconds),
+                *cpu_costs(args.image, log_dir, Body(body_file), args.seconds, classes),
                 "",
             ]
     report = "\n".join(lines)
     RESULTS.mkdir(exist_ok=True)
-    target = RESULTS / f"hostile-{datetime.date.today()}.md"
+    target = RESULTS / (args.out or f"hostile-{datetime.date.today()}.md")
     target.write_text(report)
     print(report)
     print(f"hostile: report in {target.relative_to(PROJECT_ROOT)}")

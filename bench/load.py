@@ -33,14 +33,18 @@ class LoadResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def run_wrk(url: str, body: Body, connections: int, seconds: float, threads: int = 2) -> LoadResult:
+def run_wrk(
+    url: str, body: Body, connections: int, seconds: float, threads: int = 2, close: bool = False
+) -> LoadResult:
+    """wrk's summary; `close` sends Connection: close, so every request opens its own connection."""
     host = urlparse(url).hostname
     if host != "127.0.0.1":
         raise ValueError(f"load only goes to 127.0.0.1, not {host}")
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed: apt-get install -y wrk (make engine installs it)")
     environment = dict(os.environ, WRK_BODY_FILE=str(body.path), WRK_CONTENT_TYPE=body.content_type,
-                       WRK_HEADER_LENGTH=str(body.header_length or ""))  # fmt: skip
+                       WRK_HEADER_LENGTH=str(body.header_length or ""),
+                       WRK_CONNECTION_CLOSE="1" if close else "")  # fmt: skip
     command = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{max(seconds, 1):g}s",
                "--timeout", "10s", "-s", str(LUA), url]  # fmt: skip
     result = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=seconds + 60, check=False)

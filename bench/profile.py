@@ -12,6 +12,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+HTTP_LAYER = "HTTP layer (llhttp, scoring.http_worker)"
 # First match from the innermost frame outwards names the component; order matters (specific before general).
 COMPONENTS = (
     ("scoring/coalesce.py", "coalescing (scoring.coalesce)"),
@@ -25,8 +26,13 @@ COMPONENTS = (
     ("scoring/app.py", "scoring app (scoring.app)"),
     ("scoring/responses.py", "scoring app (scoring.app)"),
     ("scoring/errors.py", "scoring app (scoring.app)"),
+    ("scoring/http_parser.py", HTTP_LAYER),
+    ("scoring/http_worker.py", HTTP_LAYER),
+    ("scoring/wsgi_bridge.py", HTTP_LAYER),
+    ("httptools/", HTTP_LAYER),
     ("gevent/pywsgi.py", "HTTP server (gevent.pywsgi)"),
-    ("gunicorn/", "HTTP server (gevent.pywsgi)"),
+    ("scoring/server.py", "HTTP server (gevent.pywsgi)"),
+    ("gunicorn/", "Gunicorn"),
     ("gevent/", "gevent hub and sockets"),
 )
 SOCKET_WAIT = "socket send/recv (kernel, and waiting for a CPU)"

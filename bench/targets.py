@@ -38,6 +38,10 @@ class Model:
     peer_output: str | None = None  # None: no azureml peer and no batching-off variant for this model
     tag: str = "1.0.0"
     own_samples: bool = False  # /score gets the image's first sample instead of one random row
+    raw_jpeg: bool = False  # /score gets a ~100 KB JPEG as application/octet-stream (Azure ML's Triton tutorial)
+    batching_off_variant: bool = True  # also bench a copy with Triton's batcher and the coalescing off
+    kserve: bool = False  # also bench KServe's Python transformer calling this image's Triton
+    triton_port: int | None = None  # the script reaches Triton on this fixed port: one container at a time
 
     @property
     def image_name(self) -> str:
@@ -50,10 +54,13 @@ class Model:
 
 
 MODELS = {
-    "tiny": Model("tiny", "mlp-classifier", "mlp", "probabilities"),
+    "tiny": Model("tiny", "mlp-classifier", "mlp", "probabilities", kserve=True),
     "heavy": Model("heavy", "heavy-mlp", "heavy_mlp", "confidence"),
     # The Azure ML guide's script: metadata and class_count on every call through tritonhttpclient.
     "seed": Model("seed", "seed-style", "digits"),
+    # Raw bytes through @rawhttp: the tutorial's pattern (PIL decodes a JPEG, Triton classifies it).
+    # Its helper (onnxruntimetriton.py, as the tutorial's) calls localhost:8000 whatever TRITON_HTTP_PORT says.
+    "raw": Model("raw", "aml-digits", "digits", "raw", raw_jpeg=True, batching_off_variant=False, triton_port=8000),
 }
 
 
@@ -93,7 +100,7 @@ def build_images(docker_client: docker.DockerClient, models: list[Model]) -> dic
     """Builds the models' images (and batching-off variants); returns image IDs by image name. The bench runs the IDs,
     so another build retagging `name:version` on a shared machine cannot swap the image under a running bench."""
     folders = [str(model.folder) for model in models]
-    folders += [str(no_batching_variant(model)) for model in models if model.peer_output]
+    folders += [str(no_batching_variant(model)) for model in models if model.peer_output and model.batching_off_variant]
     outcomes = build_all(docker_client, folders, "cpu")
     failed = [outcome.plan.spec.name for outcome in outcomes if outcome.error or outcome.build is None]
     if failed:
@@ -151,6 +158,19 @@ class ImageTarget:
                 pids.append(int(pid))
         return pids
 
+    def worker_rss_mb(self) -> float:
+        """The largest resident set among the Gunicorn processes (the worker's, under the load just run)."""
+        sizes = [0.0]
+        for pid in self.scoring_processes():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmRSS:"):
+                    sizes.append(int(line.split()[1]) / 1024)
+        return round(max(sizes), 1)
+
     def scoring_processes(self) -> list[int]:
         return [int(row[0]) for row in self.container.top(ps_args="-eo pid,args")["Processes"] if "gunicorn" in row[-1]]
 
@@ -170,9 +190,10 @@ class ImageTarget:
 
 @contextmanager
 def image_target(
-    docker_client: docker.DockerClient, image: str, worker_count: int, **extra_environment: str
-) -> Iterator[ImageTarget]:
-    port, triton_port = free_port(), free_port()
+    docker_client: docker.DockerClient, image: str, worker_count: int, triton_port: int | None = None,
+    **extra_environment: str,
+) -> Iterator[ImageTarget]:  # fmt: skip
+    port, triton_port = free_port(), triton_port or free_port()
     environment = {**loopback_environment(port, triton_port), "WORKER_COUNT": str(worker_count), **extra_environment}
     with running(docker_client, image, environment=environment, name=f"triton-kit-bench-{port}") as container:
         wait_for_http_ok(container, f"http://127.0.0.1:{port}/ready", 300)
@@ -184,9 +205,12 @@ def peer_target(peer_python: Path, model: Model, workers: int, log_dir: Path) ->
     """azureml-inference-server-http serving the model in-process; yields its /score URL."""
     port, health_port = free_port(), free_port()
     model_file = model.folder / "triton" / str(model.triton_model) / "1" / "model.onnx"
+    if not model_file.exists():  # an Azure ML source folder: the Triton repository sits in its registered model
+        model_file = next(model.folder.glob(f"*/triton/{model.triton_model}/1/model.onnx"))
     environment = dict(os.environ, BENCH_MODEL_FILE=str(model_file), BENCH_OUTPUT=model.peer_output)
+    script = "peer_raw_score.py" if model.raw_jpeg else "peer_score.py"
     command = [str(peer_python.parent / "azmlinfsrv"),
-               "--entry_script", str(Path(__file__).with_name("peer_score.py")),
+               "--entry_script", str(Path(__file__).with_name(script)),
                "--port", str(port), "--health_port", str(health_port), "--worker_count", str(workers)]  # fmt: skip
     log_path = log_dir / f"peer-{model.key}.log"
     with log_path.open("wb") as log:
@@ -206,3 +230,34 @@ def peer_target(peer_python: Path, model: Model, workers: int, log_dir: Path) ->
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+@contextmanager
+def kserve_target(kserve_python: Path, model: Model, triton: str, workers: int, log_dir: Path) -> Iterator[str]:
+    """KServe's transformer in front of `triton` (host:port), in its own environment; yields its predict URL."""
+    port, grpc_port = free_port(), free_port()
+    command = [str(kserve_python), str(Path(__file__).with_name("kserve_transformer.py")),
+               "--model_name", str(model.triton_model), "--predictor_host", triton, "--predictor_protocol", "v2",
+               "--http_port", str(port), "--grpc_port", str(grpc_port), "--workers", str(workers)]  # fmt: skip
+    log_path = log_dir / f"kserve-{model.key}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while http_status(f"http://127.0.0.1:{port}/v1/models/{model.triton_model}") != 200:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the KServe peer did not start:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}/v1/models/{model.triton_model}:predict"
+    finally:
+        stop_group(process)
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)  # its own session: the server and its workers only
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

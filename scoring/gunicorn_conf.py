@@ -1,8 +1,8 @@
 """Gunicorn settings from the environment (see scoring.settings); loaded with `-c python:scoring.gunicorn_conf`.
 
-gevent workers (gevent's own WSGI server by default, measured cheapest per request): one worker keeps many requests
-in flight to Triton (so its dynamic batcher can batch them) and shares pooled connections safely (README, "Worker
-model").
+gevent workers (llhttp's compiled parser by default, measured cheapest per request: docs/benchmarks.md): one worker
+keeps many requests in flight to Triton (so its dynamic batcher can batch them) and shares pooled connections safely
+(docs/benchmarks.md, "Worker model").
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ if os.environ.get("SCORING_UNIX_LISTEN_FD"):
 elif _settings.unix_socket:
     bind.append(f"unix:{_settings.unix_socket}")
 workers = _settings.worker_count
-# The default class is gevent's pywsgi with the hostile-client protections of scoring/server.py.
-worker_class = "scoring.server.ProtectedWorker" if _settings.worker_class == "gevent_pywsgi" else _settings.worker_class
+# The default is llhttp's parser under gevent (scoring/http_worker.py); gevent_pywsgi is gevent's pywsgi with the same
+# protections (scoring/server.py); gevent, gthread and sync are Gunicorn's own workers (its parser, fewer protections).
+PROTECTED = {"gevent_llhttp": "scoring.http_worker.CompiledWorker", "gevent_pywsgi": "scoring.server.ProtectedWorker"}
+worker_class = PROTECTED.get(_settings.worker_class, _settings.worker_class)
 worker_connections = _settings.worker_connections
 threads = _settings.worker_threads
 timeout = _settings.worker_timeout_s

@@ -1,4 +1,7 @@
-"""The scoring port's HTTP server: gevent's pywsgi under Gunicorn, hardened against slow, malformed, excessive clients.
+"""WORKER_CLASS=gevent_pywsgi: gevent's pywsgi under Gunicorn, hardened against slow, malformed, excessive clients.
+
+The default worker is scoring/http_worker.py (llhttp's parser, measured cheaper: docs/benchmarks.md); this one stays
+selectable for comparison, with the same limits (scoring/http_limits.py).
 
 What nginx in front of an app server would do, done in-process (an extra hop measured dearer; README "Hostile
 clients"): the request line and headers must arrive within CLIENT_HEADER_TIMEOUT and the whole body within
@@ -11,24 +14,20 @@ headers, bad chunk sizes) answers 400 and closes. Nothing here waits on a client
 
 from __future__ import annotations
 
-import errno
 import io
-import json
 import logging
 import re
-import resource
 import socket
 import time
-from dataclasses import dataclass
 
-import gevent
-from gevent import GreenletExit, Timeout
-from gevent.pywsgi import Input, _InvalidClientInput
+from gevent import Timeout
+from gevent.pywsgi import Input
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
 
-from scoring import worker_limits
-from scoring.settings import Settings
+from scoring.http_limits import LINGER_S, ClientGone, ClientTimeout, Limits, Rejected, error_response
 from scoring.streaming import StreamAborted
+from scoring.worker_common import DescriptorLog, WorkerLimits
+from scoring.wsgi_bridge import unquote_path
 
 log = logging.getLogger("scoring.server")
 TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -36,67 +35,6 @@ VERSION = re.compile(rb"HTTP/(\d)\.(\d)")
 DIGITS = re.compile(rb"[0-9]{1,18}")
 FIELD_VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
 READ_CHUNK = 1 << 16
-LINGER_S = 2.0  # after an error answer, read what the client still sends so the answer is not lost to a reset
-FD_RESERVE = 64  # descriptors kept for Triton connections, logs and the app beside client sockets
-FD_LOG_INTERVAL_S = 10.0
-REASONS = {
-    400: "Bad Request",
-    408: "Request Timeout",
-    413: "Payload Too Large",
-    414: "URI Too Long",
-    417: "Expectation Failed",
-    431: "Request Header Fields Too Large",
-    501: "Not Implemented",
-    505: "HTTP Version Not Supported",
-}
-
-
-@dataclass(frozen=True)
-class Limits:
-    header_timeout_s: float
-    body_timeout_s: float
-    body_min_rate: int
-    idle_timeout_s: float
-    max_request_line: int
-    max_header_bytes: int
-    max_header_count: int
-    max_body_bytes: int
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Limits:
-        return cls(
-            header_timeout_s=settings.client_header_timeout_s,
-            body_timeout_s=settings.client_body_timeout_s,
-            body_min_rate=settings.client_body_min_rate,
-            idle_timeout_s=settings.keepalive_timeout_s,
-            max_request_line=settings.max_request_line_bytes,
-            max_header_bytes=settings.max_header_bytes,
-            max_header_count=settings.max_header_count,
-            max_body_bytes=settings.max_request_bytes,
-        )
-
-
-class Rejected(Exception):
-    """A request answered by the server itself (status, message), after which the connection closes."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class ClientTimeout(Exception):
-    pass
-
-
-class ClientGone(Exception):
-    pass
-
-
-class BufferedBody(io.BytesIO):
-    """The request body, already read: what the app gets as wsgi.input."""
-
-    def _discard(self) -> None:  # called by pywsgi after each response
-        return None
 
 
 class Headers:
@@ -116,14 +54,6 @@ class Headers:
 
     def items(self) -> list[tuple[str, str]]:
         return self.fields
-
-
-def error_response(status: int, message: str) -> bytes:
-    body = json.dumps({"message": message}).encode()
-    return (
-        f"HTTP/1.1 {status} {REASONS[status]}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    ).encode() + body
 
 
 class ProtectedHandler(PyWSGIHandler):
@@ -164,7 +94,8 @@ class ProtectedHandler(PyWSGIHandler):
             return None
         self.served += 1
         self.environ = self.get_environ()
-        self.environ["wsgi.input"] = self.wsgi_input = BufferedBody(body)
+        self.environ["wsgi.input"] = io.BytesIO(body)
+        self.wsgi_input = Input(self.rfile, 0)  # what pywsgi discards after the answer: nothing, the body was read
         if body or self.content_length is not None:
             self.environ["CONTENT_LENGTH"] = str(len(body))
         self.application = self.server.application
@@ -193,7 +124,7 @@ class ProtectedHandler(PyWSGIHandler):
             consumed += len(line)
         if not line.endswith(b"\n"):
             if len(line) > limits.max_request_line:
-                raise Rejected(414, f"the request line is longer than MAX_REQUEST_LINE_BYTES={limits.max_request_line}")
+                raise limits.line_too_long()
             return None  # closed mid-line
         parts = line.rstrip(b"\r\n").split(b" ")
         if len(parts) != 3 or not TOKEN.fullmatch(parts[0]) or not parts[1]:
@@ -210,15 +141,14 @@ class ProtectedHandler(PyWSGIHandler):
             line = readline(budget + 1)
             if not line.endswith(b"\n"):
                 if len(line) > budget:
-                    limit = limits.max_header_bytes
-                    raise Rejected(431, f"the request headers are larger than MAX_HEADER_BYTES={limit}")
+                    raise limits.headers_too_large()
                 return None
             budget -= len(line)
             consumed += len(line)
             if line in (b"\r\n", b"\n"):
                 return method, target, (1, int(version.group(2))), fields, consumed
             if len(fields) >= limits.max_header_count:
-                raise Rejected(431, f"more than MAX_HEADER_COUNT={limits.max_header_count} request headers")
+                raise limits.too_many_headers()
             name, colon, value = line.partition(b":")
             value = value.strip(b" \t\r\n")
             # TOKEN also refuses obs-fold and space before the colon; FIELD_VALUE refuses bare CR and NUL.
@@ -273,7 +203,7 @@ class ProtectedHandler(PyWSGIHandler):
         if not self.chunked and not length:
             return b""
         if length is not None and length > limits.max_body_bytes:
-            raise Rejected(413, f"request body is larger than MAX_REQUEST_BYTES={limits.max_body_bytes}")
+            raise limits.body_too_large()
         parts, size = [], 0
         if length is not None and length <= already_buffered:
             # It arrived with the head: read1 takes what is buffered without waiting on the client.
@@ -286,15 +216,14 @@ class ProtectedHandler(PyWSGIHandler):
         stream = Input(self.rfile, None, chunked_input=True) if self.chunked else self.rfile
         started = time.monotonic()
         while length is None or size < length:
-            allowed = limits.body_timeout_s + size / limits.body_min_rate
-            remaining = started + allowed - time.monotonic()
+            remaining = limits.body_deadline(started, size) - time.monotonic()
             if remaining <= 0:
                 raise ClientTimeout
             want = READ_CHUNK if length is None else min(READ_CHUNK, length - size)
             try:
                 with Timeout(remaining, ClientTimeout):
                     chunk = stream.read(want) if self.chunked else stream.read1(want)
-            except (ValueError, _InvalidClientInput) as error:  # pywsgi's verdict on chunk sizes and trailers
+            except (ValueError, OSError) as error:  # pywsgi's verdicts on chunk sizes and trailers (OSErrors)
                 raise Rejected(400, "malformed chunked body") from error
             if not chunk:
                 if length is None:
@@ -302,7 +231,7 @@ class ProtectedHandler(PyWSGIHandler):
                 raise ClientGone
             size += len(chunk)
             if size > limits.max_body_bytes:
-                raise Rejected(413, f"request body is larger than MAX_REQUEST_BYTES={limits.max_body_bytes}")
+                raise limits.body_too_large()
             parts.append(chunk)
         return b"".join(parts)
 
@@ -372,83 +301,15 @@ class ProtectedHandler(PyWSGIHandler):
             super().log_request()
 
 
-def unquote_path(path: str) -> str:
-    if "%" not in path:
-        return path
-    from urllib.parse import unquote_to_bytes
-
-    return unquote_to_bytes(path).decode("latin-1")
+class ProtectedServer(DescriptorLog, PyWSGIServer):
+    pass
 
 
-class DescriptorsExhausted(GreenletExit):
-    """accept() found no free descriptor. A GreenletExit, so gevent backs off and retries without a traceback."""
-
-
-class ProtectedServer(PyWSGIServer):
-    """Says so in the log (every FD_LOG_INTERVAL_S at most) when accept() runs out of file descriptors."""
-
-    last_fd_log = 0.0
-
-    def do_read(self):  # type: ignore[no-untyped-def]
-        try:
-            return super().do_read()
-        except OSError as error:
-            if error.errno not in (errno.EMFILE, errno.ENFILE):
-                raise
-            if time.monotonic() - self.last_fd_log > FD_LOG_INTERVAL_S:
-                self.last_fd_log = time.monotonic()
-                log.error(
-                    "out of file descriptors (limit %d, %d client connections open): new connections wait in the "
-                    "listen queue until others close; raise the container's nofile limit or lower WORKER_CONNECTIONS",
-                    resource.getrlimit(resource.RLIMIT_NOFILE)[0],
-                    len(self.pool) if self.pool is not None else -1,
-                )
-            raise DescriptorsExhausted from error
-
-
-class ProtectedWorker(GeventPyWSGIWorker):
+class ProtectedWorker(WorkerLimits, GeventPyWSGIWorker):
     server_class = ProtectedServer
     wsgi_handler = ProtectedHandler
-    memory_cap = 0
 
     def init_process(self) -> None:
-        self.settings = Settings.from_env()
+        self.init_limits()
         ProtectedHandler.limits = Limits.from_settings(self.settings)
-        fds = worker_limits.raise_fd_limit(self.worker_connections + FD_RESERVE)
-        if fds < self.worker_connections + FD_RESERVE:
-            self.log.warning(
-                "nofile limit %d is below WORKER_CONNECTIONS=%d + %d: with that many clients accept() runs out of "
-                "descriptors (logged, then retried)",
-                fds,
-                self.worker_connections,
-                FD_RESERVE,
-            )
         super().init_process()
-
-    def load_wsgi(self) -> None:
-        super().load_wsgi()  # init() runs here, before the cap: loading a model is not a runaway request
-        cap_mb = worker_limits.worker_memory_cap_mb(self.settings.worker_memory_limit_mb, self.settings.worker_count)
-        if cap_mb:
-            self.memory_cap = worker_limits.apply_memory_cap(cap_mb)
-            source = "WORKER_MEMORY_LIMIT_MB" if self.settings.worker_memory_limit_mb else "auto, from --memory"
-            self.log.info("worker memory cap %d MB (%s)", self.memory_cap >> 20, source)
-
-    def run(self) -> None:
-        if self.memory_cap:
-            gevent.spawn(self.watch_memory)
-        super().run()
-
-    def watch_memory(self) -> None:
-        while self.alive:
-            gevent.sleep(worker_limits.CHECK_INTERVAL_S)
-            if worker_limits.memory_stays_high(self.memory_cap):
-                self.log.error(
-                    "worker %d holds %d MB, over %d%% of its %d MB cap: restarting it (in-flight requests finish "
-                    "first, up to GRACEFUL_TIMEOUT)",
-                    self.pid,
-                    worker_limits.resident_size() >> 20,
-                    int(worker_limits.RESTART_FRACTION * 100),
-                    self.memory_cap >> 20,
-                )
-                self.alive = False
-                return

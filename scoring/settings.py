@@ -83,8 +83,9 @@ DECLARED: tuple[Declared, ...] = (
     # Workers.
     _int("WORKER_COUNT", "worker_count", 1,
          "Gunicorn workers (one gevent worker keeps many requests in flight to Triton)"),
-    Declared("WORKER_CLASS", "worker_class", "choice", "gevent_pywsgi", "Gunicorn worker class",
-             choices=("gevent_pywsgi", "gevent", "gthread", "sync")),
+    Declared("WORKER_CLASS", "worker_class", "choice", "gevent_llhttp",
+             "Gunicorn worker class: gevent_llhttp (the compiled llhttp layer, docs/benchmarks.md), gevent_pywsgi",
+             choices=("gevent_llhttp", "gevent_pywsgi", "gevent", "gthread", "sync")),
     _int("WORKER_CONNECTIONS", "worker_connections", 10_000, "connections per gevent worker"),
     _int("WORKER_THREADS", "worker_threads", 32, "threads per gthread worker"),
     _int("WORKER_TIMEOUT", "worker_timeout_s", 300, "seconds before a stuck worker is killed"),

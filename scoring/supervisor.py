@@ -11,7 +11,6 @@ otherwise Gunicorn's own code (3: a worker failed to boot, e.g. init() raised).
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
 import selectors
 import signal
@@ -23,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from scoring import drain, settings, triton_options
+from scoring import drain, http_limits, settings, triton_options
 from scoring.logs import json_line, relay_as_json
 from scoring.model_mount import repository_problem
 from scoring.readiness import TritonReadiness
@@ -130,12 +129,7 @@ def loading_answer(head: bytes) -> bytes:
     parts = head.split(b" ", 2)
     path = parts[1].split(b"?")[0].decode("latin-1") if len(parts) > 1 else "/"
     status, content_type, body = LOADING_ANSWERS.get(path, STARTING) if parts[0] == b"GET" else STARTING
-    reason = http.client.responses[status]
-    return (
-        f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-        f"Retry-After: 5\r\nConnection: close\r\n\r\n".encode()
-        + body
-    )
+    return http_limits.answer(status, content_type, body, extra="Retry-After: 5\r\n")
 
 
 class LoadingAnswers:

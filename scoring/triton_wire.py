@@ -15,6 +15,8 @@ import numpy as np
 import orjson
 from tritonclient.utils import InferenceServerException, triton_to_np_dtype
 
+from scoring.sockets import send_all
+
 Connection = tuple[socket.socket, BinaryIO]
 
 
@@ -45,7 +47,7 @@ class WireClient:
         reused = bool(self.idle)
         connection = self.idle.pop() if reused else self.connect()
         try:
-            connection[0].sendall(request)
+            send_all(connection[0], request)
             status, headers, body = read_response(connection[1])
         except OSError:
             connection[1].close()

@@ -4,6 +4,9 @@ wrk.method = "POST"
 wrk.body = file:read("*a")
 file:close()
 wrk.headers["Content-Type"] = os.getenv("WRK_CONTENT_TYPE") or "application/json"
+if os.getenv("WRK_CONNECTION_CLOSE") == "1" then
+  wrk.headers["Connection"] = "close"  -- one connection per request: wrk reconnects after each answer
+end
 local header_length = os.getenv("WRK_HEADER_LENGTH")
 if header_length and header_length ~= "" then
   wrk.headers["Inference-Header-Content-Length"] = header_length

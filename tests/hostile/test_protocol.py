@@ -63,6 +63,15 @@ CASES = {
     "garbage version": (b"GET / HTTQ/1.1\r\nHost: t\r\n\r\n", 400),
     "garbage line": (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400),
     "http/1.0 without host": (b"GET / HTTP/1.0\r\n\r\n", 200),
+    "http/0.9 request line": (b"GET /\r\n\r\n", 400),
+    "bare LF line endings": (b"GET / HTTP/1.1\nHost: t\n\n", 400),
+    "space before a header's colon": (b"GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400),
+    "NUL in a header value": (b"GET / HTTP/1.1\r\nHost: t\r\nX-A: a\x00b\r\n\r\n", 400),
+    "bare CR in a header value": (b"GET / HTTP/1.1\r\nHost: t\r\nX-A: a\rb\r\n\r\n", 400),
+    "upgrade is answered, then the connection closes": (
+        b"GET / HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        200,
+    ),
     "empty line before the request": (b"\r\n" + HEAD + b"Content-Length: 14\r\nConnection: close\r\n\r\n" + ECHO, 200),
     "valid chunked body": (
         HEAD

@@ -20,7 +20,7 @@ SETTINGS = Settings.from_env({})
 
 
 def test_defaults_follow_azure_ml() -> None:
-    assert (SETTINGS.server_port, SETTINGS.worker_count, SETTINGS.worker_class) == (5001, 1, "gevent_pywsgi")
+    assert (SETTINGS.server_port, SETTINGS.worker_count, SETTINGS.worker_class) == (5001, 1, "gevent_llhttp")
     assert SETTINGS.max_request_bytes == 100 * 2**20
     assert SETTINGS.triton_url == "127.0.0.1:8000"
     assert SETTINGS.triton_release == triton_options.newest() == "2.53.0"
@@ -31,7 +31,11 @@ def test_defaults_follow_azure_ml() -> None:
     [
         ("WORKER_COUNT", "two", "WORKER_COUNT='two' is not an integer"),
         ("SERVER_PORT", "0", "SERVER_PORT=0 must be >= 1"),
-        ("WORKER_CLASS", "eventlet", "WORKER_CLASS='eventlet' is not one of gevent_pywsgi, gevent, gthread, sync"),
+        (
+            "WORKER_CLASS",
+            "eventlet",
+            "WORKER_CLASS='eventlet' is not one of gevent_llhttp, gevent_pywsgi, gevent, gthread, sync",
+        ),
     ],
 )
 def test_bad_settings_name_the_variable(variable: str, value: str, text: str) -> None:
