@@ -4,7 +4,7 @@ carried to the scoring app's unix socket in a network_mode=none container (byte 
 from __future__ import annotations
 
 import contextlib
-import select
+import selectors
 import socket
 import socketserver
 import threading
@@ -21,21 +21,27 @@ class RelayError(KitError):
 
 
 def pump(client: socket.socket, upstream: socket.socket) -> None:
-    """Copy bytes both ways until either side closes; a half-close is passed on."""
+    """Copy bytes both ways until either side closes; a half-close is passed on. epoll (selectors), not select():
+    select() fails for descriptors above 1023, which a busy process reaches."""
     open_sides = {client: upstream, upstream: client}
-    while open_sides:
-        readable, _, _ = select.select(list(open_sides), [], [], 60.0)
-        for source in readable:
-            data = source.recv(CHUNK)
-            target = open_sides[source]
-            if data:
-                target.sendall(data)
-                continue
-            del open_sides[source]
-            try:
-                target.shutdown(socket.SHUT_WR)
-            except OSError:
-                open_sides.clear()
+    with selectors.DefaultSelector() as selector:
+        for side in open_sides:
+            selector.register(side, selectors.EVENT_READ)
+        while open_sides:
+            for key, _ in selector.select(60.0):
+                source = key.fileobj
+                assert isinstance(source, socket.socket)
+                data = source.recv(CHUNK)
+                target = open_sides[source]
+                if data:
+                    target.sendall(data)
+                    continue
+                del open_sides[source]
+                selector.unregister(source)
+                try:
+                    target.shutdown(socket.SHUT_WR)
+                except OSError:
+                    open_sides.clear()
 
 
 class _Server(socketserver.ThreadingTCPServer):

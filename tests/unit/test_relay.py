@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import http.server
+import os
+import resource
 import socketserver
 import threading
 from pathlib import Path
@@ -49,3 +51,27 @@ def test_relay_carries_large_bodies_and_closes_when_nothing_listens(tmp_path: Pa
         finally:
             server.shutdown()
             server.server_close()
+
+
+def test_relay_works_in_a_process_with_more_than_1024_descriptors(tmp_path: Path) -> None:
+    """select() refuses descriptors above 1023; a long-lived process (or a test session) passes that."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1200
+    assert hard >= wanted, f"RLIMIT_NOFILE hard limit {hard} is below {wanted}"
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted + 100), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(wanted)]
+    try:
+        socket_path = tmp_path / "scoring.sock"
+        server = UnixHTTPServer(str(socket_path), Length)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            with LoopbackRelay(free_port(), socket_path) as relay:
+                status, _headers, answer = request(relay.port, "POST", "/score", b"x" * 1000)
+                assert (status, answer) == (200, b"1000 bytes, last 120")
+        finally:
+            server.shutdown()
+            server.server_close()
+    finally:
+        for descriptor in held:
+            os.close(descriptor)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
