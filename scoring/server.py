@@ -27,7 +27,7 @@ from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGISe
 from scoring.http_limits import LINGER_S, ClientGone, ClientTimeout, Limits, Rejected, error_response
 from scoring.streaming import StreamAborted
 from scoring.worker_common import DescriptorLog, WorkerLimits
-from scoring.wsgi_bridge import unquote_path
+from scoring.wsgi_bridge import add_headers, unquote_path
 
 log = logging.getLogger("scoring.server")
 TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -262,18 +262,7 @@ class ProtectedHandler(PyWSGIHandler):
         if isinstance(self.client_address, tuple):
             env["REMOTE_ADDR"] = str(self.client_address[0])
             env["REMOTE_PORT"] = str(self.client_address[1])
-        for name, value in self.headers.fields:
-            key = name.upper().replace("-", "_")
-            if "_" in name or key == "TRANSFER_ENCODING":  # underscores would alias dashes; the body is de-chunked
-                continue
-            if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                env[key] = value
-                continue
-            key = "HTTP_" + key
-            if key in env:
-                env[key] += ("; " if key == "HTTP_COOKIE" else ",") + value
-            else:
-                env[key] = value
+        add_headers(env, self.headers.fields)
         env["wsgi.input_terminated"] = True
         return env
 

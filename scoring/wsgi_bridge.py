@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Iterable
 from email.utils import formatdate
 from typing import Any
 
@@ -47,6 +48,23 @@ def unquote_path(path: str) -> str:
     return unquote_to_bytes(path).decode("latin-1")
 
 
+def add_headers(env: dict[str, Any], headers: Iterable[tuple[str, str]]) -> None:
+    """Request headers into the WSGI environ (both HTTP layers): HTTP_<NAME>, repeats joined, names with underscores
+    dropped (they would alias dashes), Transfer-Encoding dropped (the body arrives de-chunked)."""
+    for name, value in headers:
+        key = name.upper().replace("-", "_")
+        if "_" in name or key == "TRANSFER_ENCODING":
+            continue
+        if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            env[key] = value
+            continue
+        key = "HTTP_" + key
+        if key in env:
+            env[key] += ("; " if key == "HTTP_COOKIE" else ",") + value
+        else:
+            env[key] = value
+
+
 def environ(request: Request, base: dict[str, Any], sock: object, address: object) -> dict[str, Any]:
     env = base.copy()
     path, _, query = request.target.partition("?")
@@ -59,20 +77,7 @@ def environ(request: Request, base: dict[str, Any], sock: object, address: objec
     if isinstance(address, tuple):
         env["REMOTE_ADDR"] = str(address[0])
         env["REMOTE_PORT"] = str(address[1])
-    for raw_name, raw_value in request.headers:
-        name = raw_name.decode("latin-1")
-        value = raw_value.decode("latin-1")
-        key = name.upper().replace("-", "_")
-        if "_" in name or key == "TRANSFER_ENCODING":  # underscores would alias dashes; the body is de-chunked
-            continue
-        if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            env[key] = value
-            continue
-        key = "HTTP_" + key
-        if key in env:
-            env[key] += ("; " if key == "HTTP_COOKIE" else ",") + value
-        else:
-            env[key] = value
+    add_headers(env, ((name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers))
     if request.body or request.had_length:
         env["CONTENT_LENGTH"] = str(len(request.body))
     env["wsgi.input"] = io.BytesIO(request.body)
